@@ -1,0 +1,1 @@
+"""Front-end package (to be built)."""

@@ -1,0 +1,1 @@
+"""das2 and das3 stream codecs."""

@@ -1,0 +1,1 @@
+"""Stream tools: drop-in Python versions of the das2C command line programs."""
