@@ -18,6 +18,10 @@ SUBCOMMAND_MODULES = (
     "time_cmd",
     "check_cmd",
     "plan_cmd",
+    "serve_cmd",
+    "ws_cmd",
+    "passwd_cmd",
+    "verify_cmd",
 )
 
 

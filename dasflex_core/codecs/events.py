@@ -10,7 +10,7 @@ stream.  ``header`` objects are codec specific (see ``das2.py``/``das3.py``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -76,4 +76,4 @@ class StreamException:
     offset: int
 
 
-Event = Union[StreamStart, HeaderDefined, DataRun, Comment, StreamException]
+Event = StreamStart | HeaderDefined | DataRun | Comment | StreamException

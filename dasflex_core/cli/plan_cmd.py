@@ -1,0 +1,85 @@
+"""``dasflex plan``: show the pipeline a request would run, as JSON.
+
+``dasflex plan [--site DIR] SOURCE_ID key=value ... [--convention das2|flex|hapi]``
+prints ``{"stages": [[argv...], ...], "mime": ..., "disposition": ...,
+"filename": ...}``.  Nothing is run.  A ``_commands.json`` at the root of the
+site adds to (or replaces) the built-in commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+CONVENTIONS = ("das2", "flex", "flexRT", "hapi")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``plan`` subcommand."""
+    parser = subparsers.add_parser(
+        "plan",
+        help="print the pipeline (argv stages, MIME type, file name) a request would run",
+        description="Plan a request without running it and print the plan as JSON.",
+    )
+    parser.add_argument("source_id", metavar="SOURCE_ID", help="e.g. Examples/Random")
+    parser.add_argument("settings", nargs="*", metavar="KEY=VALUE",
+                        help="query parameters, e.g. read.time.min=2017-01-01")
+    parser.add_argument("--site", type=Path, default=None, metavar="DIR",
+                        help="site directory (default: the bundled examples)")
+    parser.add_argument("--convention", choices=CONVENTIONS, default="flex",
+                        help="query convention of the keys (default: flex)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan and print; problems go to stderr as one line, exit status 1."""
+    from dasflex_core.errors import DasFlexError
+
+    try:
+        query = _parse_settings(args.settings)
+        result = plan_request(args.site, args.source_id, query, args.convention)
+    except DasFlexError as exc:
+        print(f"dasflex plan: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def plan_request(site_dir: Path | None, source_id: str, query: dict[str, str],
+                 convention: str):  # noqa: ANN201 - Plan, imported lazily
+    """Load the site (and its command table) and plan one request."""
+    from dasflex_core.commands import SITE_TABLE_NAME, builtin_commands, load_command_table
+    from dasflex_core.planner import Planner, plan
+    from dasflex_core.sources.loader import load_site
+
+    root = site_dir if site_dir is not None else _default_site()
+    site = load_site(root)
+    table = builtin_commands()
+    site_table = root / SITE_TABLE_NAME
+    if site_table.is_file():
+        table = table.merged(load_command_table(site_table))
+    return plan(site, query, convention, source_id=source_id, planner=Planner(table))
+
+
+def _default_site() -> Path:
+    """The bundled example site."""
+    from dasflex_core.settings import default_site_dir
+
+    return default_site_dir()
+
+
+def _parse_settings(settings: list[str]) -> dict[str, str]:
+    """``key=value`` words into a dict (a repeated key is an error)."""
+    from dasflex_core.errors import QueryError
+
+    query: dict[str, str] = {}
+    for setting in settings:
+        key, sep, value = setting.partition("=")
+        if not sep or not key:
+            raise QueryError(f"expected KEY=VALUE, got {setting!r}")
+        if key in query:
+            raise QueryError(f"query parameter '{key}' given twice")
+        query[key] = value
+    return query

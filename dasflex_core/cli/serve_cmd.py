@@ -1,0 +1,109 @@
+"""``dasflex serve``: run the Flask app under gunicorn and print its URL.
+
+Settings load and the site is checked before any worker starts, so a bad
+definition is one clear line and exit status 1.  Workers are gunicorn
+``gthread`` workers: long streams do not trip the worker timeout, and
+HTTP/1.0 clients (das2) get close-delimited bodies, never chunked ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``serve`` subcommand."""
+    parser = subparsers.add_parser(
+        "serve", help="serve das2, das3 and HAPI over HTTP (gunicorn)",
+        description="Serve a site over HTTP with gunicorn (default: the bundled examples).")
+    parser.add_argument("--site", metavar="DIR", help="site directory (default: bundled examples)")
+    parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"port to bind, 0 for any free one (default {DEFAULT_PORT})")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    parser.add_argument("--config", metavar="FILE", help="settings file (TOML)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load settings and the site, then run gunicorn until it is stopped."""
+    from dasflex_core.errors import DasFlexError
+
+    if args.workers < 1 or args.threads < 1 or not 0 <= args.port <= 65535:
+        print("dasflex serve: --workers and --threads must be >= 1 and --port in 0..65535",
+              file=sys.stderr)
+        return 2
+    try:
+        app = _build_app(args)
+    except DasFlexError as error:
+        print(f"dasflex serve: {error}", file=sys.stderr)
+        return 1
+    _gunicorn_application(app, _options(args)).run()
+    return 0
+
+
+def _build_app(args: argparse.Namespace) -> Any:
+    from pathlib import Path
+
+    from dasflex_core.settings import load_settings
+    from dasflex_flask import create_app
+
+    if args.site:
+        settings = load_settings(args.config, site_dir=Path(args.site).resolve())
+    else:
+        settings = load_settings(args.config)
+    app = create_app(settings)
+    if settings.hapi_enabled:
+        _warm_hapi(app, settings.server_url or f"http://{args.host}:{args.port}")
+    return app
+
+
+def _warm_hapi(app: Any, base_url: str) -> None:
+    """Build the HAPI infos in the master, so every worker inherits them."""
+    from dasflex_core.http import Request
+    from dasflex_core.protocols import hapi
+
+    hapi.warm(app.extensions["dasflex"], Request(base_url=base_url))
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    return {
+        "bind": f"{host}:{args.port}",
+        "workers": args.workers,
+        "worker_class": "gthread",
+        "threads": args.threads,
+        "timeout": 60,
+        "graceful_timeout": 5,
+        "preload_app": True,
+        "control_socket_disable": True,
+        "when_ready": _print_url,
+    }
+
+
+def _print_url(arbiter: Any) -> None:
+    for listener in arbiter.LISTENERS:
+        host, port = listener.sock.getsockname()[:2]
+        shown = f"[{host}]" if ":" in host else host
+        print(f"dasflex serving on http://{shown}:{port}/", flush=True)
+
+
+def _gunicorn_application(app: Any, options: dict[str, Any]) -> Any:
+    """A gunicorn application object serving the already-built ``app``."""
+    from gunicorn.app.base import BaseApplication
+
+    class Application(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return app
+
+    return Application()

@@ -1,0 +1,227 @@
+"""Command tables: the stream tools as typed edges between stream types.
+
+``builtin.json`` (package data) registers dasflex's own tools exactly as a
+site's ``_commands.json`` registers its tools: both follow
+``schemas/commands.schema.json`` and load into a :class:`CommandTable`.  A
+site table is laid over the built-in one with :meth:`CommandTable.merged`:
+its commands replace built-in commands of the same name, its parameters,
+conventions and stream formats are added or replace the built-in ones.
+
+Examples
+--------
+>>> table = builtin_commands()
+>>> sorted({c.name for c in table.commands})[:3]
+['das2_ascii', 'das2_bin_avgsec', 'das2_cdf']
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from dasflex_core.errors import DefinitionError
+from dasflex_core.sources.model import (
+    CommandDef,
+    CommandRole,
+    Condition,
+    Convention,
+    EnumValue,
+    Param,
+    ParamType,
+    SetEntry,
+    StreamType,
+)
+
+__all__ = [
+    "CommandTable",
+    "StreamFormat",
+    "builtin_commands",
+    "load_command_table",
+    "parse_command_table",
+    "schema_path",
+]
+
+#: Name of the optional command table file at the root of a site.
+SITE_TABLE_NAME = "_commands.json"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFormat:
+    """How a stream type is offered: the format keys selecting it, MIME, extension."""
+
+    stream: StreamType
+    format: str
+    version: str
+    mime: str
+    extension: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class CommandTable:
+    """Commands, the parameters they read, conventions and stream formats.
+
+    ``aliases`` maps a parameter to value renames applied after checking
+    (e.g. ``format.delim``: ``tab`` -> a tab character); ``value_maps`` maps a
+    convention to per-incoming-key value renames (das2 ``ascii=1``).
+    """
+
+    commands: tuple[CommandDef, ...] = ()
+    params: Mapping[str, Param] = field(default_factory=dict)
+    conventions: Mapping[str, Convention] = field(default_factory=dict)
+    value_maps: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
+    aliases: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    streams: Mapping[StreamType, StreamFormat] = field(default_factory=dict)
+
+    def merged(self, site: CommandTable) -> CommandTable:
+        """This table with ``site``'s entries added; same names are replaced."""
+        replaced = {command.name for command in site.commands}
+        kept = tuple(c for c in self.commands if c.name not in replaced)
+        return CommandTable(
+            commands=kept + site.commands,
+            params={**self.params, **site.params},
+            conventions={**self.conventions, **site.conventions},
+            value_maps={**self.value_maps, **site.value_maps},
+            aliases={**self.aliases, **site.aliases},
+            streams={**self.streams, **site.streams},
+        )
+
+
+def schema_path() -> Path:
+    """Where ``commands.schema.json`` lives (the project's ``schemas/``)."""
+    return Path(__file__).resolve().parents[2] / "schemas" / "commands.schema.json"
+
+
+@lru_cache(maxsize=1)
+def builtin_commands() -> CommandTable:
+    """The built-in command table (package data, loaded once; immutable)."""
+    text = (Path(__file__).parent / "builtin.json").read_text("utf-8")
+    return parse_command_table(json.loads(text), "builtin.json")
+
+
+def load_command_table(path: Path | str, validate: bool = True) -> CommandTable:
+    """Read and check a command table file (a site's ``_commands.json``).
+
+    Raises
+    ------
+    DefinitionError
+        Naming the file, the key and the reason.
+    """
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise DefinitionError(str(path), None, f"cannot read: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise DefinitionError(str(path), None, f"invalid JSON: {exc}") from exc
+    if validate:
+        validate_document(document, str(path))
+    return parse_command_table(document, str(path))
+
+
+def validate_document(document: Any, where: str) -> None:
+    """Check a command table document against the JSON schema."""
+    import jsonschema
+
+    schema = json.loads(schema_path().read_text("utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    error = next(iter(sorted(validator.iter_errors(document), key=lambda e: e.path)), None)
+    if error is not None:
+        location = "/".join(str(part) for part in error.absolute_path) or None
+        raise DefinitionError(where, location, error.message)
+
+
+def parse_command_table(document: Mapping[str, Any], where: str) -> CommandTable:
+    """Turn a (schema-valid) command table document into a :class:`CommandTable`."""
+    streams = {}
+    for text, entry in document.get("streams", {}).items():
+        stream = _stream_type(text, where, f"streams/{text}")
+        streams[stream] = StreamFormat(
+            stream, entry["format"], entry.get("version", ""), entry["mime"],
+            entry["extension"], entry.get("title", ""),
+        )
+    params = {key: _param(key, entry, where) for key, entry in document.get("params", {}).items()}
+    aliases = {key: dict(entry["aliases"]) for key, entry in document.get("params", {}).items()
+               if entry.get("aliases")}
+    conventions = {
+        name: Convention(name, dict(entry.get("translate", {})), dict(entry.get("defaults", {})))
+        for name, entry in document.get("conventions", {}).items()
+    }
+    value_maps = {name: {key: dict(values) for key, values in entry.get("values", {}).items()}
+                  for name, entry in document.get("conventions", {}).items()}
+    commands: list[CommandDef] = []
+    for name, entry in document.get("commands", {}).items():
+        commands.extend(_commands(name, entry, where))
+    return CommandTable(tuple(commands), params, conventions, value_maps, aliases, streams)
+
+
+def _stream_type(text: str, where: str, key: str) -> StreamType:
+    """Parse ``family/version/serial`` or raise DefinitionError."""
+    try:
+        return StreamType.parse(text)
+    except ValueError as exc:
+        raise DefinitionError(where, key, str(exc)) from exc
+
+
+def _param(key: str, entry: Mapping[str, Any], where: str) -> Param:
+    """One parameter declaration."""
+    try:
+        kind = ParamType(entry["type"])
+    except (KeyError, ValueError) as exc:
+        raise DefinitionError(where, f"params/{key}", f"bad type {entry.get('type')!r}") from exc
+    extra: dict[str, Any] = {}
+    if "pattern" in entry:
+        extra["pattern"] = entry["pattern"]
+    if "max_length" in entry:
+        extra["max_length"] = int(entry["max_length"])
+    bounds = entry.get("range")
+    return Param(
+        key=key,
+        type=kind,
+        title=entry.get("title", ""),
+        range=(str(bounds[0]), str(bounds[1])) if bounds else None,
+        enum=tuple(EnumValue(str(value)) for value in entry.get("enum", ())),
+        default=entry.get("default"),
+        **extra,
+    )
+
+
+def _commands(name: str, entry: Mapping[str, Any], where: str) -> list[CommandDef]:
+    """One command entry: one CommandDef per input stream type."""
+    try:
+        role = CommandRole(entry["role"])
+    except (KeyError, ValueError) as exc:
+        raise DefinitionError(where, f"commands/{name}", f"bad role {entry.get('role')!r}") from exc
+    template = entry["template"]
+    tokens = (template,) if isinstance(template, str) else tuple(template)
+    base = CommandDef(
+        name=name,
+        role=role,
+        template=tokens,
+        output=StreamType("*") if entry["output"] == "*" else _stream_type(
+            entry["output"], where, f"commands/{name}/output"),
+        conditions=tuple(Condition(c["key"], c.get("value"), c.get("compare", "eq"))
+                         for c in entry.get("activation", ())),
+        sets=tuple(SetEntry(s["key"], s.get("value", "true")) for s in entry.get("set", ())),
+        title=entry.get("title", ""),
+        label=entry.get("label", ""),
+        order=int(entry.get("order", 0)),
+        cost=float(entry.get("cost", 1.0)),
+        streaming=bool(entry.get("streaming", True)),
+    )
+    inputs = entry.get("input")
+    if inputs is None:
+        if base.output.mime == "*":
+            raise DefinitionError(where, f"commands/{name}/output", "a reader cannot output '*'")
+        return [base]
+    inputs = [inputs] if isinstance(inputs, str) else list(inputs)
+    commands = []
+    for text in inputs:
+        stream = _stream_type(text, where, f"commands/{name}/input")
+        output = stream if base.output.mime == "*" else base.output
+        commands.append(replace(base, input=stream, output=output))
+    return commands

@@ -1,0 +1,184 @@
+"""The request protocols a dasflex server speaks, independent of any web framework.
+
+Each module maps a :class:`~dasflex_core.http.Request` to a
+:class:`~dasflex_core.http.Response`: ``legacy`` (the das2.2 ``?server=`` API),
+``das3`` (``/source/...`` data and catalog files), ``hapi`` (HAPI 3.3) and
+``html`` (pages).  They share the :class:`Server` context and
+:func:`stream_plan`, the one place a planned pipeline is run and streamed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from dasflex_core.errors import DasFlexError, NoDataError, NotFoundError
+from dasflex_core.http import (
+    CORS_HEADERS,
+    Request,
+    Response,
+    error_response,
+    inband_error,
+)
+
+if TYPE_CHECKING:
+    from dasflex_core.settings import Settings
+    from dasflex_core.sources.model import Site, SourceDef
+
+LOG = logging.getLogger("dasflex.protocols")
+
+
+@dataclass(frozen=True)
+class Server:
+    """What every protocol handler needs: the settings and the loaded site."""
+
+    settings: Settings
+    site: Site
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    started: float = field(default_factory=time.time, compare=False)
+
+    @property
+    def last_modified(self) -> str:
+        """When the site was loaded, as an HTTP date (for metadata responses)."""
+        from email.utils import formatdate
+
+        return formatdate(self.started, usegmt=True)
+
+    def base_url(self, request: Request) -> str:
+        """The server's external base URL (configured, else from the request)."""
+        return self.settings.server_url or request.base_url
+
+    def source(self, source_id: str) -> SourceDef:
+        """The source with this id, in any case; :class:`NotFoundError` if none."""
+        found = self.site.get(source_id)
+        if found is None:
+            raise NotFoundError(f"no data source '{printable(source_id)}' on this server")
+        return found
+
+    def memo(self, key: str, build: Any) -> Any:
+        """A value built once per server (catalog documents, HAPI infos)."""
+        if key not in self.cache:
+            self.cache[key] = build()
+        return self.cache[key]
+
+
+def printable(text: str, limit: int = 80) -> str:
+    """A short, control-character-free echo of user input."""
+    cleaned = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 3] + "..."
+
+
+def check_access(server: Server, source: SourceDef, request: Request,
+                 end_time: str | None = None) -> None:
+    """Raise 401/403 unless ``request`` may read ``source`` (see :mod:`.auth`)."""
+    if not source.protected:
+        return
+    from dasflex_core.protocols import auth
+
+    users = server.memo("users", lambda: auth.read_table(server.settings.users_file))
+    groups = server.memo("groups", lambda: auth.read_table(server.settings.groups_file))
+    auth.authorize(source, request, end_time=end_time, users=users, groups=groups)
+
+
+def plan_for(source: SourceDef, query: Mapping[str, str], convention: str,
+             server: Server, request: Request) -> Any:
+    """Plan a pipeline for ``source`` with this server's planner (one per base URL)."""
+    base = server.base_url(request)
+
+    def build() -> Any:
+        from dasflex_core.planner import Planner
+
+        return Planner(server_url=base)
+
+    return server.memo(f"planner:{base}", build).plan(source, dict(query), convention)
+
+
+def content_headers(plan: Any) -> list[tuple[str, str]]:
+    """Content-Type, Content-Disposition and cache headers of a planned reply."""
+    headers = [("Content-Type", plan.mime)]
+    filename = getattr(plan, "filename", "")
+    disposition = getattr(plan, "disposition", "") or "inline"
+    if "filename=" not in disposition and filename:
+        safe = "".join(ch for ch in filename if ch.isprintable() and ch not in '"\\')
+        disposition = f'{disposition}; filename="{safe}"'
+    headers.append(("Content-Disposition", disposition))
+    headers.append(("Cache-Control", "no-store"))
+    return [*headers, *CORS_HEADERS]
+
+
+def stream_plan(plan: Any, request: Request, style: str, server: Server,
+                *, headers: list[tuple[str, str]] | None = None,
+                prefix: bytes = b"", suffix: bytes = b"",
+                empty: Callable[[NoDataError], Response] | None = None) -> Response:
+    """Run ``plan`` and stream its stdout; errors before the first byte get a status.
+
+    HEAD requests are answered from the plan without running anything.  A
+    pipeline that writes nothing, or reports no data before its first byte,
+    is answered by ``empty`` (default: a no-data error in ``style``).  After
+    the first byte a failure becomes an in-band packet in the plan's
+    ``error_format``, or aborts the connection when the output has none (CSV,
+    HAPI, images).  ``prefix`` and ``suffix``
+    frame the output (a HAPI header, a JSON wrapper).
+    """
+    headers = headers if headers is not None else content_headers(plan)
+    if request.is_head:
+        return Response(200, headers, b"")
+    from dasflex_core import runner
+
+    chunks: Any = None
+    try:
+        chunks = runner.run(plan, first_byte_timeout=server.settings.first_byte_timeout,
+                            total_timeout=server.settings.total_timeout)
+        first = _first_chunk(chunks)
+        if not first:
+            raise NoDataError("No data in the requested interval")
+    except Exception as error:
+        _close(chunks)
+        if isinstance(error, NoDataError) and empty is not None:
+            return empty(error)
+        return error_response(error, style)
+    except BaseException:
+        _close(chunks)
+        raise
+    body = _body(first, chunks, getattr(plan, "error_format", None) or "", prefix, suffix)
+    return Response(200, headers, body, close=lambda: _close(chunks))
+
+
+def _first_chunk(chunks: Any) -> bytes:
+    for chunk in chunks:
+        if chunk:
+            return bytes(chunk)
+    return b""
+
+
+def _body(first: bytes, chunks: Any, style: str, prefix: bytes,
+          suffix: bytes) -> Iterator[bytes]:
+    try:
+        if prefix:
+            yield prefix
+        yield first
+        for chunk in chunks:
+            if chunk:
+                yield bytes(chunk)
+    except DasFlexError as error:
+        packet = inband_error(error, style)
+        if not packet:
+            raise
+        yield packet
+        return
+    finally:
+        _close(chunks, log=True)
+    if suffix:
+        yield suffix
+
+
+def _close(chunks: Any, *, log: bool = False) -> None:
+    close = getattr(chunks, "close", None)
+    if close is not None:
+        close()
+    log_record = getattr(chunks, "log_record", None) if log else None
+    if log_record is not None and LOG.isEnabledFor(logging.INFO):
+        LOG.info("pipeline finished: %s", log_record())

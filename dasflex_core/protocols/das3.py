@@ -1,0 +1,107 @@
+"""The das3 ("flex") API: ``/source/<id>/<convention>`` data and catalog files.
+
+Source paths are the lower-cased source id (``/source/examples/random/flex``);
+other cases of the same id are accepted.  The last path element picks the
+convention: ``flex`` (das3 query keys) or ``das2`` (legacy keys).  Catalog
+node files (``/source/<id>/flex.json``, ``das2.d2t``, ``/source/<dir>.json``),
+``/catalog.json``, ``/root.json`` and ``/nodes.csv`` come from the catalog
+builder; definition files and command lines are never served.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dasflex_core.errors import NotFoundError, QueryError
+from dasflex_core.http import (
+    CORS_HEADERS,
+    Query,
+    Request,
+    Response,
+    error_response,
+    error_style,
+)
+from dasflex_core.protocols import Server, check_access, nodes, plan_for, stream_plan
+
+#: Path elements that name a data convention.
+DATA_CONVENTIONS = ("flex", "das2")
+
+#: MIME types of the catalog files, by extension.
+FILE_TYPES = {
+    ".json": "application/json",
+    ".csv": "text/csv; charset=utf-8",
+    ".d2t": "text/vnd.das2.das2stream; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+}
+
+
+def stream_style(query: dict[str, str], convention: str) -> str:
+    """das3 when the query asks for a das3 stream, else das2."""
+    version = query.get("format.version", "")
+    if convention == "flex" and (version.startswith("3") or query.get("format.type") == "das3"):
+        return "das3"
+    return "das2"
+
+
+def handle_data(server: Server, request: Request, source_path: str,
+                convention: str) -> Response:
+    """Stream ``/source/<source_path>/<convention>?...``."""
+    style = error_style(request, "das2")
+    try:
+        source = server.source(source_path)
+        query = flex_query(source, request.query)
+        style = error_style(request, stream_style(query, convention))
+        end_time = query.get("read.time.max") or query.get("end_time") or query.get("stop")
+        check_access(server, source, request, end_time)
+        plan = plan_for(source, query, convention, server, request)
+        return stream_plan(plan, request, error_style(request, plan.error_format or "text"),
+                           server)
+    except Exception as error:  # noqa: BLE001 - mapped to a response once, here
+        return error_response(error, style)
+
+
+def flex_query(source: Any, query: Query) -> dict[str, str]:
+    """The query as a dict without empty values; a FlagSet's repeated keys are joined.
+
+    Browsers send a form's empty fields and one key per ticked checkbox.
+    """
+    values: dict[str, list[str]] = {}
+    for key, value in query.pairs:
+        if value != "":
+            values.setdefault(key, []).append(value)
+    joined = {}
+    for key, items in values.items():
+        param = source.param(key)
+        if len(items) > 1 and (param is None or str(param.type) != "FlagSet"):
+            raise QueryError(f"query parameter '{key}' was given more than once")
+        joined[key] = (param.flag_sep if param is not None else " ").join(items)
+    return joined
+
+
+def handle_file(server: Server, request: Request, path: str) -> Response:
+    """A catalog file under ``/source/`` or at the top (``/catalog.json``...)."""
+    style = error_style(request, "json")
+    try:
+        name = path.strip("/")
+        body = nodes.site_file(server, request, name)
+        if body is None:
+            raise NotFoundError("no such catalog file")
+        extension = name[name.rfind("."):] if "." in name else ""
+        mime = FILE_TYPES.get(extension, "application/octet-stream")
+        if extension == ".d2t" and request.wants_html():
+            mime = "text/plain; charset=utf-8"
+        headers = [("Content-Type", mime), *CORS_HEADERS]
+        if extension == ".csv":
+            headers.append(("Content-Disposition",
+                            f'attachment; filename="{name.rsplit("/", 1)[-1]}"'))
+        return Response(200, headers, body)
+    except Exception as error:  # noqa: BLE001 - mapped to a response once, here
+        return error_response(error, style)
+
+
+def split_data_path(path: str) -> tuple[str, str] | None:
+    """``("examples/random", "flex")`` for ``examples/random/flex``, else None."""
+    head, _, last = path.strip("/").rpartition("/")
+    if head and last in DATA_CONVENTIONS:
+        return head, last
+    return None

@@ -1,0 +1,137 @@
+"""HAPI parameters of a das2 source, read from its stream's first packet header.
+
+A definition names its data items but not their shapes (a ``<yscan>`` of 100
+frequencies, its yTags, its units).  :func:`probe_parameters` runs the
+source's reader once over the sample range and describes the first packet
+type the way ``das2_hapi`` turns it into columns: ``<y>`` and ``<z>`` planes
+are scalar doubles, a ``<yscan>`` is a double array of ``nitems`` with its
+yTags as ``bins``; unnamed planes are called ``Y_n``, ``Z_n`` and ``YSCAN_n``.
+The result is memoised per server, so a reader runs at most once per source.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from dasflex_core.errors import DasFlexError
+from dasflex_core.http import Request
+from dasflex_core.protocols import Server, plan_for
+
+LOG = logging.getLogger("dasflex.hapi")
+
+#: Seconds a probe may take (first byte and in total).
+PROBE_TIMEOUT = 30.0
+
+_UNNAMED = {"y": "Y", "z": "Z", "yscan": "YSCAN"}
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What a source's stream says about itself: its parameters and cadence."""
+
+    parameters: list[dict[str, Any]]
+    cadence: str | None = None
+
+
+def probe_parameters(server: Server, request: Request, source: Any,
+                     start: str, stop: str) -> Probe | None:
+    """Data parameters (Time excluded) of ``source`` over ``start``-``stop``, or None."""
+    try:
+        plan = plan_for(source, {"read.time.min": start, "read.time.max": stop}, "flex",
+                        server, request)
+    except DasFlexError as error:
+        LOG.warning("cannot plan a HAPI probe of %s: %s", source.id, error)
+        return None
+    if not str(getattr(plan, "output", "")).startswith("das2"):
+        return None
+    found = _first_packet_header(plan)
+    if found is None:
+        return None
+    stream, header = found
+    return Probe(parameters_from_header(header), _cadence(stream, header))
+
+
+def _cadence(stream: Any, header: Any) -> str | None:
+    """``xTagWidth`` as an ISO 8601 duration (``PT1S``), if the stream gives one."""
+    from dasflex_core.codecs.das2_props import cascade
+
+    levels = [item.properties for item in (header, stream) if item is not None]
+    width = cascade("xTagWidth", *levels)
+    value = width.value() if width is not None else None
+    if not isinstance(value, tuple) or len(value) != 2:
+        return None
+    amount, units = value
+    scale = _SECONDS.get(str(units).strip().lower())
+    if scale is None or not isinstance(amount, (int, float)) or amount <= 0:
+        return None
+    return f"PT{float(amount) * scale:.9g}S"
+
+
+_SECONDS = {"s": 1.0, "sec": 1.0, "seconds": 1.0, "ms": 1e-3, "us": 1e-6, "μs": 1e-6,
+            "ns": 1e-9, "min": 60.0, "minutes": 60.0, "hr": 3600.0, "hours": 3600.0,
+            "h": 3600.0, "days": 86400.0, "day": 86400.0}
+
+
+def _first_packet_header(plan: Any) -> tuple[Any, Any] | None:
+    from dasflex_core import runner
+    from dasflex_core.codecs.das2 import Das2Reader
+    from dasflex_core.codecs.events import HeaderDefined, StreamStart
+
+    chunks = None
+    stream = None
+    try:
+        chunks = runner.run(plan, first_byte_timeout=PROBE_TIMEOUT, total_timeout=PROBE_TIMEOUT)
+        reader = Das2Reader()
+        for chunk in chunks:
+            for event in reader.feed(chunk):
+                if isinstance(event, StreamStart):
+                    stream = event.header
+                elif isinstance(event, HeaderDefined):
+                    return stream, event.header
+    except DasFlexError as error:
+        LOG.warning("HAPI probe of %s failed: %s", plan.source_id, error)
+    finally:
+        if chunks is not None:
+            chunks.close()
+    return None
+
+
+def named_planes(header: Any) -> list[tuple[Any, str]]:
+    """Every non-``<x>`` plane of a das2 packet header with its HAPI name."""
+    counts: dict[str, int] = {}
+    named = []
+    for plane in header.planes:
+        if plane.kind == "x":
+            continue
+        index = counts.get(plane.kind, 0)
+        counts[plane.kind] = index + 1
+        named.append((plane, plane.name or f"{_UNNAMED.get(plane.kind, plane.kind.upper())}_{index}"))
+    return named
+
+
+def parameters_from_header(header: Any) -> list[dict[str, Any]]:
+    """HAPI parameters for every non-``<x>`` plane of a das2 packet header."""
+    return [_parameter(plane, name) for plane, name in named_planes(header)]
+
+
+def _parameter(plane: Any, name: str) -> dict[str, Any]:
+    units = plane.zunits if plane.kind == "yscan" else plane.units
+    parameter: dict[str, Any] = {"name": name, "type": "double",
+                                 "units": units or None, "fill": None}
+    if plane.kind == "yscan":
+        parameter["size"] = [int(plane.nitems)]
+        centers = [_finite(value) for value in plane.ytag_values()]
+        parameter["bins"] = [{
+            "name": "frequency" if "hz" in (plane.yunits or "").lower() else "y",
+            "units": plane.yunits or None,
+            "centers": centers,
+        }]
+    return parameter
+
+
+def _finite(value: float) -> float:
+    number = float(f"{float(value):.7g}")
+    return number if math.isfinite(number) else 0.0

@@ -1,0 +1,208 @@
+"""HTML pages: the home page, directory listings and a request form per source.
+
+Everything taken from a definition or a request is escaped.  A form is a
+plain GET form whose action is the source's ``flex`` URL; empty fields are
+ignored by the data route and the flags of a FlagSet may be sent as repeated
+keys, so the browser's own URL is one the server accepts.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+from urllib.parse import urlencode
+
+from dasflex_core.errors import NotFoundError
+from dasflex_core.http import MIME_HTML, Request, Response, error_response, text_response
+from dasflex_core.protocols import Server
+
+#: Format choices offered by forms: (key, ((value, label), ...)).
+FORMAT_CHOICES = (
+    ("format.type", (("", "source default"), ("das", "das stream"), ("csv", "CSV"))),
+    ("format.version", (("", "source default"), ("2", "das2"), ("3", "das3"))),
+    ("format.serial", (("", "source default"), ("binary", "binary"), ("text", "text"))),
+)
+
+_STYLE = (
+    "body{font-family:sans-serif;margin:2em;max-width:60em}"
+    "td,th{padding:0.2em 0.8em;text-align:left}fieldset{margin:1em 0}"
+    "label{display:inline-block;min-width:12em}"
+)
+
+
+def page(title: str, body: str, site_title: str, base_url: str) -> str:
+    """A complete page with the site chrome (``body`` is already HTML)."""
+    site = escape(site_title)
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{escape(title)} - {site}</title><style>{_STYLE}</style></head>\n"
+        f"<body>\n<p><a href=\"{escape(base_url)}/\">{site}</a></p>\n<h1>{escape(title)}</h1>\n"
+        f"{body}\n</body></html>\n"
+    )
+
+
+def _respond(request: Request, server: Server, title: str, body: str) -> Response:
+    text = page(title, body, server.settings.site_title, server.base_url(request))
+    return text_response(text, mime=MIME_HTML)
+
+
+def source_url(server: Server, request: Request, source: Any, leaf: str) -> str:
+    """``<base>/source/<id lower>/<leaf>``."""
+    return f"{server.base_url(request)}/source/{source.id.lower()}/{leaf}"
+
+
+def home(server: Server, request: Request) -> Response:
+    """The home page: what the server offers and example queries."""
+    base = server.base_url(request)
+    sample = _sample_source(server)
+    links = [
+        (f"{base}/source/", "browse the data sources"),
+        (f"{base}/?server=list", "das2 source list (?server=list)"),
+        (f"{base}/catalog.json", "combined catalog (catalog.json)"),
+        (f"{base}/root.json", "root catalog node (root.json)"),
+        (f"{base}/nodes.csv", "all catalog nodes (nodes.csv)"),
+    ]
+    if server.settings.hapi_enabled:
+        links.append((f"{base}/hapi", "HAPI 3.3 server"))
+    if sample is not None:
+        links += _sample_links(server, request, sample)
+    items = "".join(f'<li><a href="{escape(url)}">{escape(text)}</a></li>' for url, text in links)
+    body = (
+        "<p>This server streams das2, das3 and HAPI data from "
+        f"{len(server.site)} data sources.</p>\n<ul>{items}</ul>"
+    )
+    return _respond(request, server, "dasflex data server", body)
+
+
+def _sample_source(server: Server) -> Any | None:
+    named = server.site.get(server.settings.sample_source) if server.settings.sample_source else None
+    if named is not None:
+        return named
+    return next((s for s in server.site if s.examples and not s.protected and not s.hidden), None)
+
+
+def _sample_links(server: Server, request: Request, source: Any) -> list[tuple[str, str]]:
+    base = server.base_url(request)
+    settings = source.examples[0].settings if source.examples else {}
+    begin, end = settings.get("read.time.min", ""), settings.get("read.time.max", "")
+    legacy = urlencode({"server": "dataset", "dataset": source.id,
+                        "start_time": begin, "end_time": end})
+    return [
+        (f"{base}/?{urlencode({'server': 'dsdf', 'dataset': source.id})}",
+         f"definition of {source.id} (?server=dsdf)"),
+        (f"{base}/?{legacy}", f"{source.id} data (?server=dataset)"),
+        (f"{source_url(server, request, source, 'flex')}?{urlencode(dict(settings))}",
+         f"{source.id} data (flex)"),
+    ]
+
+
+def listing(server: Server, request: Request, dir_path: str) -> Response:
+    """A directory of the catalog: its subdirectories and sources, for people and wget."""
+    try:
+        prefix = dir_path.strip("/")
+        directories, sources = _children(server, prefix)
+        if prefix and not directories and not sources:
+            raise NotFoundError("no such catalog directory")
+        rows = [_directory_row(name, title) for name, title in directories]
+        rows += [_source_row(server, request, source) for source in sources]
+        table = ("<table><tr><th>name</th><th>title</th><th>files</th></tr>"
+                 + "".join(rows) + "</table>")
+        up = '<p><a href="../">parent directory</a></p>' if prefix else ""
+        return _respond(request, server, f"Index of /source/{prefix}", up + table)
+    except Exception as error:  # noqa: BLE001 - mapped to a response once, here
+        return error_response(error, "html")
+
+
+def _children(server: Server, prefix: str) -> tuple[list[tuple[str, str]], list[Any]]:
+    lowered = prefix.lower()
+    depth = lowered.count("/") + 1 if lowered else 0
+    directories: dict[str, str] = {}
+    sources = []
+    for source in server.site:
+        parts = source.id.split("/")
+        if "/".join(parts[:depth]).lower() != lowered or source.hidden:
+            continue
+        if len(parts) == depth + 1:
+            sources.append(source)
+        elif len(parts) > depth + 1:
+            child = "/".join(parts[: depth + 1])
+            info = server.site.directory(child)
+            directories[parts[depth]] = info.title if info else ""
+    return sorted(directories.items()), sources
+
+
+def _directory_row(name: str, title: str) -> str:
+    link = escape(name.lower()) + "/"
+    return f'<tr><td><a href="{link}">{escape(name)}/</a></td><td>{escape(title)}</td><td></td></tr>'
+
+
+def _source_row(server: Server, request: Request, source: Any) -> str:
+    name = source.id.rsplit("/", 1)[-1]
+    leaf = escape(name.lower())
+    files = " ".join(
+        f'<a href="{leaf}/{file}">{file}</a>' for file in ("flex.json", "das2.d2t"))
+    return (f'<tr><td><a href="{leaf}.html">{escape(name)}</a></td>'
+            f"<td>{escape(source.title)}</td><td>{files}</td></tr>")
+
+
+def form(server: Server, request: Request, source_path: str) -> Response:
+    """The request form of one source."""
+    try:
+        source = server.source(source_path)
+        action = source_url(server, request, source, "flex")
+        parts = [f"<p>{escape(source.summary or source.title)}</p>"]
+        if source.protected:
+            parts.append("<p><strong>This source needs a user name and password.</strong></p>")
+        parts.append(_examples(source, action))
+        fields = "".join(_param_field(param) for param in source.params)
+        parts.append(
+            f'<form method="get" action="{escape(action)}">'
+            f"<fieldset><legend>Query</legend>{fields}</fieldset>"
+            f"<fieldset><legend>Format</legend>{_format_fields()}</fieldset>"
+            '<p><button type="submit">Download</button></p></form>'
+        )
+        return _respond(request, server, source.title or source.id, "\n".join(parts))
+    except Exception as error:  # noqa: BLE001 - mapped to a response once, here
+        return error_response(error, "html")
+
+
+def _examples(source: Any, action: str) -> str:
+    if not source.examples:
+        return ""
+    items = "".join(
+        f'<li><a href="{escape(action)}?{escape(urlencode(dict(example.settings)))}">'
+        f"{escape(example.label)}</a></li>" for example in source.examples)
+    return f"<h2>Examples</h2><ul>{items}</ul>"
+
+
+def _param_field(param: Any) -> str:
+    key = escape(param.key)
+    label = escape(param.label or param.key)
+    title = escape(param.title)
+    units = f" ({escape(param.units)})" if param.units else ""
+    required = " required" if param.required else ""
+    kind = str(param.type)
+    if kind == "enum" and param.enum:
+        options = "".join(
+            f'<option value="{escape(choice.value)}">{escape(choice.label or choice.value)}'
+            "</option>" for choice in param.enum)
+        control = f'<select name="{key}"><option value=""></option>{options}</select>'
+    elif kind == "FlagSet" and param.flags:
+        control = " ".join(
+            f'<label><input type="checkbox" name="{key}" value="{escape(flag.value)}"> '
+            f"{escape(flag.title or flag.value)}</label>" for flag in param.flags)
+    elif kind == "boolean":
+        control = f'<input type="checkbox" name="{key}" value="true">'
+    else:
+        default = escape(param.default or "")
+        control = f'<input type="text" name="{key}" value="{default}"{required}>'
+    return f'<p title="{title}"><label>{label}{units}</label> {control}</p>'
+
+
+def _format_fields() -> str:
+    fields = []
+    for key, choices in FORMAT_CHOICES:
+        options = "".join(f'<option value="{value}">{escape(label)}</option>'
+                          for value, label in choices)
+        fields.append(f'<p><label>{key}</label> <select name="{key}">{options}</select></p>')
+    return "".join(fields)

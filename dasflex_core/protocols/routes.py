@@ -1,0 +1,94 @@
+"""The one route table: a request path to the protocol handler that answers it.
+
+Every front end (Flask, the plain WSGI callable used under CGI) calls
+:func:`dispatch`; none of them routes on its own.
+
+=============================================  ===================================
+path                                           handler
+=============================================  ===================================
+``/`` or ``/server`` with ``?server=...``      legacy das2.2 API
+``/``                                          home page
+``/id.txt``, ``/logo.png``, ``/peers.xml``     legacy ``id``, ``logo``, ``peers``
+``/id.json``                                   server id and title as JSON
+``/hapi``, ``/hapi/...``                       HAPI 3.3
+``/source/<id>/flex``, ``/source/<id>/das2``   data (flex or das2 convention)
+``/source/``, ``/source/<dir>/``               directory listing
+``/source/<id>.html``                          request form (or a directory page)
+``/source/...`` (other), ``/catalog.json``,    catalog files
+``/root.json``, ``/nodes.csv``
+=============================================  ===================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from dasflex_core.errors import NotFoundError, QueryError
+from dasflex_core.http import (
+    Query,
+    Request,
+    Response,
+    error_response,
+    error_style,
+    json_response,
+)
+from dasflex_core.protocols import Server, das3, hapi, html, legacy
+
+#: Top-level catalog files.
+TOP_FILES = ("catalog.json", "root.json", "nodes.csv")
+
+#: Paths answered by a legacy keyword.
+LEGACY_ALIASES = {"/id.txt": "id", "/logo.png": "logo", "/peers.xml": "peers"}
+
+#: Methods every route answers.
+METHODS = ("GET", "HEAD")
+
+
+def dispatch(server: Server, request: Request) -> Response:
+    """Answer ``request`` (any path, any method)."""
+    path = request.path
+    if request.method not in METHODS:
+        response = error_response(QueryError(f"method {request.method} is not allowed"),
+                                  error_style(request, "text"))
+        response.status = 405
+        response.headers.append(("Allow", ", ".join(METHODS)))
+        return response
+    if path in ("/", "/server"):
+        if "server" in request.query:
+            return legacy.handle(server, request)
+        return html.home(server, request)
+    if path == "/id.json":
+        settings = server.settings
+        return json_response({"id": settings.server_id, "title": settings.site_title})
+    if path in LEGACY_ALIASES:
+        keyword = LEGACY_ALIASES[path]
+        return legacy.handle(server, replace(request, query=Query((("server", keyword),))))
+    if path == "/hapi" or path.startswith("/hapi/"):
+        return _hapi(server, request, path[len("/hapi"):])
+    if path.startswith("/source/"):
+        return _source(server, request, path[len("/source/"):])
+    if path.lstrip("/") in TOP_FILES:
+        return das3.handle_file(server, request, path.lstrip("/"))
+    return error_response(NotFoundError("no such page"), error_style(request, "text"))
+
+
+def _hapi(server: Server, request: Request, endpoint: str) -> Response:
+    if not server.settings.hapi_enabled:
+        return error_response(NotFoundError("HAPI is not enabled on this server"), "hapi")
+    return hapi.handle(server, request, endpoint)
+
+
+def _source(server: Server, request: Request, rest: str) -> Response:
+    data = das3.split_data_path(rest)
+    if data is not None:
+        return das3.handle_data(server, request, *data)
+    if rest == "" or rest.endswith("/"):
+        return html.listing(server, request, rest)
+    if rest.endswith("/index.html"):
+        return html.listing(server, request, rest[: -len("index.html")])
+    if rest.endswith(".html"):
+        stem = rest[: -len(".html")]
+        if server.site.get(stem) is not None:
+            return html.form(server, request, stem)
+        return html.listing(server, request, stem)
+    return das3.handle_file(server, request, "source/" + rest)

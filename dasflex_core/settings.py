@@ -1,0 +1,190 @@
+"""Typed server settings: defaults, then a TOML file, then ``DASFLEX_*`` environment.
+
+:func:`load_settings` is the one place that resolves the precedence and checks
+every value, once, at start-up.  A bad value raises
+:class:`~dasflex_core.errors.DefinitionError` naming the file or variable and
+the key.  Settings never appear in any HTTP response.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dasflex_core.errors import DefinitionError
+
+#: Environment variable prefix; ``DASFLEX_SITE_DIR`` sets ``site_dir``.
+ENV_PREFIX = "DASFLEX_"
+
+#: Environment variable naming the settings file (TOML).
+CONFIG_ENV = "DASFLEX_CONFIG"
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def default_site_dir() -> Path:
+    """The bundled example site (``examples/site`` if present, else ``examples``)."""
+    examples = PROJECT_DIR / "examples"
+    nested = examples / "site"
+    return nested if nested.is_dir() else examples
+
+
+def _setting(default: Any, help_text: str) -> Any:
+    return field(default=default, metadata={"help": help_text})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every server setting, with its default; build with :func:`load_settings`."""
+
+    site_dir: Path = field(default_factory=default_site_dir,
+                           metadata={"help": "the site: source definitions and catalog"})
+    server_url: str = _setting("", "canonical external base URL; empty: taken from each request")
+    site_title: str = _setting("dasflex example site", "organisation or site name (pages, ?server=id)")
+    server_id: str = _setting("dasflex", "short server identifier shown on pages")
+    contact_email: str = _setting("", "administrator email shown on pages and in HAPI about")
+    contact_url: str = _setting("", "administrator contact page")
+    hapi_enabled: bool = _setting(True, "serve the HAPI 3.3 API under /hapi")
+    hapi_max_request_days: float = _setting(0.0, "largest HAPI data request in days; 0: no limit")
+    logo_file: Path | None = _setting(None, "image served by ?server=logo and /logo.png")
+    peers_file: Path | None = _setting(None, "INI file of peer servers (sections with url, description)")
+    users_file: Path | None = _setting(None, "users for protected sources: name:pbkdf2_sha256$N$SALT$HASH")
+    groups_file: Path | None = _setting(None, "groups for protected sources: group: user1, user2")
+    ignore_redirect: bool = _setting(False, "serve sources whose definition names another server")
+    first_byte_timeout: float = _setting(60.0, "seconds a pipeline may take to write its first byte")
+    total_timeout: float = _setting(3600.0, "seconds a pipeline may run in total")
+    sample_source: str = _setting("", "source id used in the home page's example queries")
+
+
+def setting_names() -> tuple[str, ...]:
+    """Names of every setting, in declaration order."""
+    return tuple(item.name for item in dataclasses.fields(Settings))
+
+
+def setting_help() -> dict[str, str]:
+    """One line of help per setting (for docs and ``--help`` texts)."""
+    return {item.name: item.metadata["help"] for item in dataclasses.fields(Settings)}
+
+
+def load_settings(path: Path | str | None = None, *,
+                  environ: Mapping[str, str] | None = None,
+                  **overrides: Any) -> Settings:
+    """Resolve defaults, then the file, then ``DASFLEX_*`` variables, then ``overrides``.
+
+    ``path`` defaults to ``$DASFLEX_CONFIG`` when set.  Unknown keys and bad
+    values raise :class:`DefinitionError`.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_path = path if path is not None else environ.get(CONFIG_ENV) or None
+    if config_path is not None:
+        values.update(_read_file(Path(config_path)))
+    values.update(_read_environment(environ))
+    for name, value in overrides.items():
+        values[name] = _coerce("arguments", name, value)
+    return _validated(Settings(**values))
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DefinitionError(str(path), None, f"cannot read settings file ({exc.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DefinitionError(str(path), None, f"not valid TOML: {exc}") from None
+    values = {}
+    for key, value in table.get("dasflex", table).items():
+        coerced = _coerce(str(path), key, value)
+        if isinstance(coerced, Path) and not coerced.is_absolute():
+            coerced = (path.parent / coerced).resolve()
+        values[key] = coerced
+    return values
+
+
+def _read_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    values = {}
+    for variable, text in environ.items():
+        if not variable.startswith(ENV_PREFIX) or variable == CONFIG_ENV:
+            continue
+        name = variable[len(ENV_PREFIX):].lower()
+        if name in setting_names():
+            values[name] = _coerce("environment", variable, text)
+    return values
+
+
+def _field_type(name: str) -> str:
+    for item in dataclasses.fields(Settings):
+        if item.name == name:
+            return str(item.type)
+    raise KeyError(name)
+
+
+def _coerce(origin: str, key: str, value: Any) -> Any:
+    """Convert ``value`` (from a file, the environment or code) to the type of ``key``."""
+    name = key[len(ENV_PREFIX):].lower() if key.startswith(ENV_PREFIX) else key
+    try:
+        kind = _field_type(name)
+    except KeyError:
+        known = ", ".join(setting_names())
+        raise DefinitionError(origin, key, f"unknown setting (known: {known})") from None
+    try:
+        return _convert(kind, value)
+    except (TypeError, ValueError) as exc:
+        raise DefinitionError(origin, key, str(exc)) from None
+
+
+def _convert(kind: str, value: Any) -> Any:
+    if kind == "bool":
+        return _to_bool(value)
+    if kind == "float":
+        if isinstance(value, bool):
+            raise ValueError(f"expected a number, not {value!r}")
+        return float(value)
+    if kind == "str":
+        if not isinstance(value, str):
+            raise TypeError(f"expected a string, not {type(value).__name__}")
+        return value
+    if value is None or value == "":
+        if kind.endswith("| None"):
+            return None
+        raise ValueError("a path is required")
+    if not isinstance(value, (str, Path)):
+        raise TypeError(f"expected a path, not {type(value).__name__}")
+    return Path(value).expanduser()
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true or false, not {value!r}")
+
+
+def _validated(settings: Settings) -> Settings:
+    if not settings.site_dir.is_dir():
+        raise DefinitionError(str(settings.site_dir), "site_dir", "no such directory")
+    for name in ("logo_file", "peers_file", "users_file", "groups_file"):
+        path = getattr(settings, name)
+        if path is not None and not path.is_file():
+            raise DefinitionError("settings", name, "no such file")
+    for name in ("first_byte_timeout", "total_timeout"):
+        if getattr(settings, name) <= 0:
+            raise DefinitionError("settings", name, "must be positive")
+    if settings.hapi_max_request_days < 0:
+        raise DefinitionError("settings", "hapi_max_request_days", "must not be negative")
+    url = settings.server_url
+    if url and not url.startswith(("http://", "https://")):
+        raise DefinitionError("settings", "server_url", "must start with http:// or https://")
+    if url.endswith("/"):
+        return dataclasses.replace(settings, server_url=url.rstrip("/"))
+    return settings

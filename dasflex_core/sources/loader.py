@@ -1,0 +1,144 @@
+"""Load a site directory: every source definition below it, validated once.
+
+Layout: ``ROOT/<dirs...>/<Name>.dsdf`` or ``<Name>.json`` defines the source
+``<dirs...>/<Name>``; ``_dirinfo_.dsdf`` in a directory gives its title.  Names
+starting with ``_`` or ``.`` (other than ``_dirinfo_.dsdf``) are skipped, so
+readers and their data can live in e.g. ``ROOT/_readers/``.  Relative paths
+in a definition's commands resolve against the definition's own directory.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+from dasflex_core.errors import DefinitionError
+from dasflex_core.sources.model import Directory, Site, SourceDef
+
+DIRINFO_NAME = "_dirinfo_.dsdf"
+DEFINITION_SUFFIXES = (".dsdf", ".json")
+
+
+@dataclass(frozen=True, slots=True)
+class SiteReport:
+    """A loaded site plus every problem found (bad definitions are left out)."""
+
+    site: Site
+    problems: tuple[DefinitionError, ...]
+    files: int
+
+    @property
+    def ok(self) -> bool:
+        """True when every definition loaded."""
+        return not self.problems
+
+
+def default_variables() -> dict[str, str]:
+    """Variables every definition may use, before the configuration's own."""
+    return {"PYTHON": sys.executable}
+
+
+def _definition_files(root: Path) -> Iterator[Path]:
+    """Definition files and ``_dirinfo_.dsdf`` files below ``root``, sorted."""
+    for entry in sorted(root.iterdir(), key=lambda p: p.name):
+        if entry.name == DIRINFO_NAME and entry.is_file():
+            yield entry
+        elif entry.name.startswith(("_", ".")):
+            continue
+        elif entry.is_dir():
+            yield from _definition_files(entry)
+        elif entry.is_file() and entry.suffix.lower() in DEFINITION_SUFFIXES:
+            yield entry
+
+
+def source_id_for(root: Path, path: Path) -> str:
+    """``ROOT/Examples/Random.dsdf`` -> ``Examples/Random``."""
+    return path.relative_to(root).with_suffix("").as_posix()
+
+
+def load_source(path: Path, source_id: str, variables: Mapping[str, str] | None = None) -> SourceDef:
+    """Load one definition file (DSDF or JSON, chosen by extension)."""
+    merged = {**default_variables(), **(variables or {})}
+    if path.suffix.lower() == ".json":
+        from dasflex_core.sources.jsondef import load_json_definition
+
+        return load_json_definition(path, source_id, merged)
+    from dasflex_core.sources.dsdf import load_dsdf
+
+    return load_dsdf(path, source_id, merged)
+
+
+def _directory_from_dirinfo(root: Path, path: Path, variables: Mapping[str, str]) -> Directory:
+    from dasflex_core.sources import common
+    from dasflex_core.sources.dsdf import read_dsdf
+
+    document = read_dsdf(path, {**default_variables(), **variables})
+    dir_id = path.parent.relative_to(root).as_posix()
+    hapi_entry = document.get("hapi")
+    try:
+        hapi = common.parse_bool(hapi_entry.value) if hapi_entry else False
+    except ValueError as exc:
+        raise document.error(hapi_entry, f"hapi: {exc}") from None
+    return Directory(dir_id if dir_id != "." else "", document.value("description") or "",
+                     document.value("summary") or "", hapi)
+
+
+def _implied_directories(source_ids: list[str]) -> dict[str, Directory]:
+    """Every directory that holds a source, at any depth."""
+    found: dict[str, Directory] = {}
+    for source_id in source_ids:
+        parts = source_id.split("/")[:-1]
+        for depth in range(1, len(parts) + 1):
+            dir_id = "/".join(parts[:depth])
+            found.setdefault(dir_id, Directory(dir_id))
+    return found
+
+
+def scan_site(root: Path | str, variables: Mapping[str, str] | None = None) -> SiteReport:
+    """Load every definition below ``root``, collecting problems instead of stopping."""
+    root = Path(root).resolve()
+    variables = dict(variables or {})
+    if not root.is_dir():
+        problem = DefinitionError(str(root), None, "site directory does not exist")
+        return SiteReport(Site(root, MappingProxyType({})), (problem,), 0)
+    sources: dict[str, SourceDef] = {}
+    lower_ids: dict[str, str] = {}
+    dirinfo: dict[str, Directory] = {}
+    problems: list[DefinitionError] = []
+    files = 0
+    for path in _definition_files(root):
+        files += 1
+        try:
+            if path.name == DIRINFO_NAME:
+                directory = _directory_from_dirinfo(root, path, variables)
+                dirinfo[directory.id] = directory
+                continue
+            source_id = source_id_for(root, path)
+            if source_id.lower() in lower_ids:
+                raise DefinitionError(str(path), None,
+                                      f"source id {source_id!r} is already defined by "
+                                      f"{sources[lower_ids[source_id.lower()]].definition_path}")
+            sources[source_id] = load_source(path, source_id, variables)
+            lower_ids[source_id.lower()] = source_id
+        except DefinitionError as exc:
+            problems.append(exc)
+    directories = _implied_directories(list(sources))
+    directories.update(dirinfo)
+    site = Site(root, MappingProxyType(sources), MappingProxyType(directories))
+    return SiteReport(site, tuple(problems), files)
+
+
+def load_site(root: Path | str, variables: Mapping[str, str] | None = None) -> Site:
+    """Load the site at ``root``; raise the first problem if any definition is bad."""
+    report = scan_site(root, variables)
+    if report.problems:
+        first = report.problems[0]
+        more = len(report.problems) - 1
+        if more:
+            raise DefinitionError(first.path, first.where,
+                                  f"{first.reason} (and {more} more problem{'s' if more > 1 else ''})")
+        raise first
+    return report.site

@@ -1,0 +1,108 @@
+"""Input chunking for the binning and spectral tools.
+
+A pipe hands over at most 64 KiB per read, and the per-chunk overhead of
+parsing then dominates.  :func:`read_batched` gathers what is *already
+available* up to ``target`` bytes (checked with ``select``, so a slow
+upstream never delays output: whatever has arrived is processed at once).
+"""
+
+from __future__ import annotations
+
+import select
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+from dasflex_core.tools._common import binary_stdin
+
+#: Bytes gathered per chunk when input is flowing.
+TARGET_CHUNK_BYTES = 1 << 20
+
+
+def read_batched(source: BinaryIO | None = None, target: int = TARGET_CHUNK_BYTES) -> Iterator[bytes]:
+    """Yield the bytes of ``source`` (default: stdin) in chunks of up to ``target`` bytes."""
+    stream = source if source is not None else binary_stdin()
+    read = getattr(stream, "read1", stream.read)
+    try:
+        descriptor: int | None = stream.fileno()
+    except (OSError, AttributeError, ValueError):
+        descriptor = None
+    while True:
+        chunk = read(target)
+        if not chunk:
+            return
+        if descriptor is None or len(chunk) >= target:
+            yield chunk
+            continue
+        pieces = [chunk]
+        size = len(chunk)
+        while size < target and _ready(descriptor):
+            more = read(target - size)
+            if not more:
+                break
+            pieces.append(more)
+            size += len(more)
+        yield b"".join(pieces) if len(pieces) > 1 else chunk
+
+
+def _ready(descriptor: int) -> bool:
+    """True when reading ``descriptor`` would not block."""
+    try:
+        readable, _, _ = select.select([descriptor], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return bool(readable)
+
+
+class EventPipeline:
+    """Parse input on the calling thread while ``handle`` runs on a worker thread.
+
+    The numpy work of the tools releases the GIL, so reading and parsing the
+    next chunk overlaps with binning or transforming the previous one on a
+    second core.  Event batches are handed over in order through a bounded
+    queue (``depth`` batches), so memory stays bounded; an exception raised
+    by ``handle`` is re-raised on the calling thread.
+    """
+
+    def __init__(self, handle: Callable[[list], None], depth: int = 4) -> None:
+        import queue
+        import threading
+
+        self._handle = handle
+        self._queue: queue.Queue[list | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="das2-events", daemon=True)
+        self._thread.start()
+
+    @property
+    def failed(self) -> bool:
+        """True once ``handle`` raised (the caller should stop feeding)."""
+        return self._error is not None
+
+    def put(self, events: list) -> None:
+        """Queue a batch of events (re-raises a worker failure)."""
+        self._raise_error()
+        if events:
+            self._queue.put(events)
+
+    def close(self) -> None:
+        """Wait until every queued batch is handled; re-raise a worker failure."""
+        self._queue.put(None)
+        self._thread.join()
+        self._raise_error()
+
+    def _work(self) -> None:
+        while True:
+            events = self._queue.get()
+            if events is None:
+                return
+            if self._error is not None:
+                continue
+            try:
+                self._handle(events)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                self._error = exc
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error

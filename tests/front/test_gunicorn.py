@@ -1,0 +1,137 @@
+"""A real gunicorn (``dasflex serve``) on a free loopback port, started and stopped here."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.front.conftest import records
+
+STARTUP_SECONDS = 30
+
+
+@pytest.fixture(scope="module")
+def server_url(site_dir: Path) -> Iterator[str]:
+    command = [sys.executable, "-m", "dasflex_core", "serve", "--site", str(site_dir),
+               "--host", "127.0.0.1", "--port", "0", "--workers", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True, start_new_session=True)
+    try:
+        yield _wait_for_url(process)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        assert process.stdout is not None
+        process.stdout.close()
+
+
+def _wait_for_url(process: subprocess.Popen) -> str:
+    import selectors
+
+    assert process.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if selector.select(timeout=0.5):
+            line = process.stdout.readline()
+            if line.startswith("dasflex serving on "):
+                return line.split()[-1].rstrip("/")
+            if not line and process.poll() is not None:
+                break
+    raise AssertionError("dasflex serve did not print its URL")
+
+
+def raw_http10(url: str, path: str) -> tuple[bytes, bytes]:
+    """Send a das2C-style HTTP/1.0 GET (host without port) and read until close."""
+    parts = urlsplit(url)
+    request = (f"GET {path} HTTP/1.0\r\nHost: {parts.hostname}\r\n"
+               "User-Agent: libdas2/2.3\r\nConnection: close\r\n\r\n").encode()
+    with socket.create_connection((parts.hostname, parts.port), timeout=20) as connection:
+        connection.sendall(request)
+        received = bytearray()
+        while chunk := connection.recv(65536):
+            received += chunk
+    head, _, body = bytes(received).partition(b"\r\n\r\n")
+    return head, body
+
+
+def test_http10_das2_client_reads_a_stream_until_close(server_url: str) -> None:
+    head, body = raw_http10(server_url, "/?server=dataset&dataset=Test/Ramp"
+                                        "&start_time=2020-01-01&end_time=2020-01-01T01:00")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    assert status_line.startswith("HTTP/1.") and " 200 " in status_line
+    names = [line.split(":", 1)[0] for line in header_lines]
+    assert "Transfer-Encoding" not in names and "transfer-encoding" not in [n.lower() for n in names]
+    assert "Content-Type" in names
+    assert body.startswith(b"[00]")
+    assert records(body) == 60
+    assert len(head) < 2048
+
+
+def test_http10_redirect_and_challenge_use_exact_header_case(server_url: str) -> None:
+    head, _ = raw_http10(server_url, "/?server=dataset&dataset=Test/Moved"
+                                     "&start_time=2020-01-01&end_time=2020-01-02")
+    assert b" 302 " in head.split(b"\r\n")[0]
+    assert b"\r\nLocation: http://elsewhere.example.org/das/server?" in head
+    head, _ = raw_http10(server_url, "/?server=dataset&dataset=Test/Locked"
+                                     "&start_time=2020-01-01&end_time=2020-01-02")
+    assert b" 401 " in head.split(b"\r\n")[0]
+    assert b'\r\nWWW-Authenticate: Basic realm="Test Realm"' in head
+
+
+def test_http11_streaming_and_metadata(server_url: str) -> None:
+    with urllib.request.urlopen(f"{server_url}/source/test/ramp/flex?read.time.min=2020-01-01"
+                                "&read.time.max=2020-01-02", timeout=20) as reply:
+        assert reply.status == 200
+        assert reply.headers["Transfer-Encoding"] == "chunked"
+        body = reply.read()
+    assert records(body) == 1440
+    with urllib.request.urlopen(f"{server_url}/hapi/capabilities", timeout=20) as reply:
+        assert json.loads(reply.read())["HAPI"] == "3.3"
+        assert "HAPI 1200" in reply.reason
+
+
+def test_error_in_band_after_first_byte_over_http(server_url: str) -> None:
+    head, body = raw_http10(server_url, "/?server=dataset&dataset=Test/Late"
+                                        "&start_time=2020-01-01&end_time=2020-01-01T01:00")
+    assert b" 200 " in head.split(b"\r\n")[0]
+    assert records(body) == 5
+    assert b'<exception type="ServerError"' in body
+
+
+def test_hapi_failure_mid_stream_aborts_the_connection(server_url: str) -> None:
+    import http.client
+
+    url = f"{server_url}/hapi/data?dataset=Test/Late&start=2020-01-01&stop=2020-02-01"
+    with urllib.request.urlopen(url, timeout=30) as reply:
+        assert reply.status == 200
+        with pytest.raises(http.client.IncompleteRead):
+            reply.read()
+
+
+def test_hapi_csv_over_http_with_gzip(server_url: str) -> None:
+    import gzip
+
+    request = urllib.request.Request(
+        f"{server_url}/hapi/data?dataset=Test/Ramp&start=2020-01-01T00:00:30Z"
+        "&stop=2020-01-01T00:03:30Z", headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        assert reply.headers["Content-Encoding"] == "gzip"
+        text = gzip.decompress(reply.read()).decode()
+    assert text.count("\n") == 3 and text.startswith("2020-01-01T00:01:00.000Z,")

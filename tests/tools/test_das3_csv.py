@@ -1,0 +1,95 @@
+"""das3_csv: das2/das3 streams to delimited text, as das2C writes it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.tools.test_das2_ascii import streams
+
+
+def test_das2_stream_becomes_three_header_rows_and_values() -> None:
+    result = streams.run_tool("das3_csv", [], streams.simple_stream(3))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split(b"\r\n") == [
+        b'1;"header";"coord:time";"data:amp"',
+        b'1;"header";"(us2000)";"(V m**-1)"',
+        b'1;"header";;',
+        b'1;"values";2013-03-01T00:00:00.000;-1.5000000e+00',
+        b'1;"values";2013-03-01T00:00:01.000;0.0000000e+00',
+        b'1;"values";2013-03-01T00:00:02.000;1.5000000e+00',
+        b"",
+    ]
+
+
+def test_options_change_delimiter_precision_and_columns() -> None:
+    result = streams.run_tool("das3_csv", ["-d", "\t", "-r", "2", "-s", "0", "-n", "-i"],
+                              streams.simple_stream(2))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"2013-03-01T00:00:00\t-1.50e+00\r\n2013-03-01T00:00:01\t1.50e+00\r\n"
+
+
+def test_multi_character_delimiter_and_labels() -> None:
+    data = streams.stream_header('xLabel="Time &amp; date" yLabel="Amplitude"')
+    data += streams.xy_packet_header() + streams.xy_records(np.array([0.0]), np.array([2.0]))
+    result = streams.run_tool("das3_csv", ["-d", "::"], data)
+    assert result.returncode == 0, result.stderr
+    rows = result.stdout.split(b"\r\n")
+    assert rows[2] == b'1::"header"::"Time & date"::"Amplitude"'
+    assert rows[3] == b'1::"values"::2000-01-01T00:00:00.000::2.0000000e+00'
+
+
+def test_exceptions_go_to_stderr_and_comments_are_dropped() -> None:
+    data = streams.simple_stream(2) + streams.exception("nothing more")
+    result = streams.run_tool("das3_csv", [], data)
+    assert result.returncode == 0
+    assert result.stderr == b"Stream Exception: NoMatchingData, nothing more\n"
+    assert b"halfway" not in result.stdout
+
+
+def test_epoch_units_print_the_same_times() -> None:
+    t2000 = streams.xy_packet_header(2, "t2000") + streams.xy_records(
+        np.array([415_411_200.5]), np.array([1.0]), 2
+    )
+    result = streams.run_tool("das3_csv", ["-n", "-i", "-s", "1"], streams.stream_header() + t2000)
+    assert result.stdout == b"2013-03-01T00:00:00.5;1.0000000e+00\r\n"
+
+
+def test_large_runs_print_every_record_once() -> None:
+    count = 20_000
+    times = streams.MARCH_2013_US2000 + np.arange(count) * 1e3
+    values = np.arange(count, dtype=np.float32)
+    data = streams.stream_header() + streams.xy_packet_header() + streams.xy_records(times, values)
+    result = streams.run_tool("das3_csv", ["-n", "-i"], data)
+    rows = result.stdout.split(b"\r\n")[:-1]
+    assert len(rows) == count
+    assert rows[-1].endswith(b";%.7e" % (count - 1))
+
+
+@pytest.mark.parametrize("args", [["-d", ""], ["-r", "1"], ["-s", "-1"], ["-x"]])
+def test_bad_options_are_usage_errors(args: list[str]) -> None:
+    result = streams.run_tool("das3_csv", args, streams.simple_stream(1))
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bad_stream_is_one_line_error() -> None:
+    result = streams.run_tool("das3_csv", [], streams.simple_stream(3)[:-5])
+    assert result.returncode != 0
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_deflate_input_is_read(conformance_dir: Path) -> None:
+    folder = conformance_dir / "das2"
+    result = streams.run_tool("das3_csv", [], (folder / "syn_deflate.d2s").read_bytes())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (folder / "syn_deflate.d2s.csv.expected").read_bytes()
+
+
+def test_das2_headers_in_das3_framing(conformance_dir: Path) -> None:
+    folder = conformance_dir / "das3"
+    result = streams.run_tool("das3_csv", [], (folder / "tag_test.dNt").read_bytes())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (folder / "tag_test.dNt.csv.expected").read_bytes()
