@@ -23,6 +23,9 @@ UTC with the drift formula (das2C assumed no leap seconds there).
 from __future__ import annotations
 
 from fractions import Fraction
+from importlib import import_module
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from dasflex_core.dastime_core import (
     DAYS_1958_TO_2000,
@@ -33,19 +36,46 @@ from dasflex_core.dastime_core import (
     ns2000_from_us2000,
     us2000_from_ns2000,
 )
-from dasflex_core.dastime_fields import format_time_fields, parse_time_fields
 from dasflex_core.dastime_format import format_iso, format_prtime
-from dasflex_core.dastime_iso import format_iso_fields
-from dasflex_core.dastime_leap import (
-    FILLED_TT2000,
-    ILLEGAL_TT2000,
-    PAD_TT2000,
-    from_tt2000,
-    to_tt2000,
-)
 from dasflex_core.dastime_parse import parse_time
-from dasflex_core.dastime_vec import DAS2_FILL, TIME_UNITS, convert_times
 from dasflex_core.errors import TimeError
+
+if TYPE_CHECKING:
+    from dasflex_core.dastime_fields import format_time_fields, parse_time_fields
+    from dasflex_core.dastime_iso import format_iso_fields
+    from dasflex_core.dastime_leap import (
+        FILLED_TT2000,
+        ILLEGAL_TT2000,
+        PAD_TT2000,
+        from_tt2000,
+        to_tt2000,
+    )
+    from dasflex_core.dastime_vec import DAS2_FILL, TIME_UNITS, convert_times
+
+#: Names whose modules import numpy, loaded on first use (module ``__getattr__``)
+#: so that scalar parsing (templates, query checks) starts without numpy.
+_LAZY_NAMES = MappingProxyType({
+    "format_time_fields": "dastime_fields",
+    "parse_time_fields": "dastime_fields",
+    "format_iso_fields": "dastime_iso",
+    "FILLED_TT2000": "dastime_leap",
+    "ILLEGAL_TT2000": "dastime_leap",
+    "PAD_TT2000": "dastime_leap",
+    "from_tt2000": "dastime_leap",
+    "to_tt2000": "dastime_leap",
+    "DAS2_FILL": "dastime_vec",
+    "TIME_UNITS": "dastime_vec",
+    "convert_times": "dastime_vec",
+})
+
+
+def __getattr__(name: str) -> Any:
+    """Load a numpy-backed name of :data:`_LAZY_NAMES` on first use."""
+    module = _LAZY_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"dasflex_core.{module}"), name)
+
 
 __all__ = [
     "DAS2_FILL",
@@ -107,12 +137,19 @@ def to_epoch(dt: DasTime, units: str) -> float | int:
     if units == "ns1970":
         return ns2000 + _NS_OFFSET_1970
     if units == "TT2000":
+        from dasflex_core.dastime_leap import to_tt2000
+
         return to_tt2000(dt)
+    from dasflex_core.dastime_vec import TIME_UNITS
+
     raise TimeError(f"{units!r} is not a time-point unit (one of {', '.join(TIME_UNITS)})")
 
 
 def from_epoch(value: float | int, units: str) -> DasTime:
     """The calendar time of a time-point value in ``units``."""
+    from dasflex_core.dastime_leap import from_tt2000
+    from dasflex_core.dastime_vec import convert_times
+
     if units == "TT2000":
         return from_tt2000(int(value))
     if units == "ns1970":

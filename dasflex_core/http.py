@@ -133,6 +133,7 @@ class Request:
     http_version: str = "HTTP/1.1"
     remote_addr: str = ""
     raw_query: str = ""
+    body: bytes = b""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, object], *, server_url: str = "") -> Request:
@@ -180,6 +181,29 @@ class Request:
         return f"{url}?{query}" if query else url
 
 
+def read_body(environ: Mapping[str, object], limit: int) -> bytes:
+    """The request body of a WSGI environment, at most ``limit`` bytes.
+
+    A body must declare its ``Content-Length``; one larger than ``limit``
+    raises :class:`~dasflex_core.errors.TooLargeError` before anything is read.
+    """
+    from dasflex_core.errors import TooLargeError
+
+    text = str(environ.get("CONTENT_LENGTH") or "").strip()
+    if not text:
+        return b""
+    if not text.isdigit():
+        raise QueryError("the Content-Length header is not a number")
+    length = int(text)
+    if length > limit:
+        raise TooLargeError(f"the request body has {length} bytes; at most {limit} are accepted")
+    stream = environ.get("wsgi.input")
+    data = stream.read(length) if length and hasattr(stream, "read") else b""
+    if len(data) != length:
+        raise QueryError("the request body ended before its Content-Length")
+    return bytes(data)
+
+
 def _wsgi_text(value: str) -> str:
     """WSGI strings are latin-1 views of the raw bytes; give back the UTF-8 text."""
     try:
@@ -206,6 +230,10 @@ class Response:
 
     ``reason`` replaces the standard reason phrase (HAPI puts its code there).
     ``close`` is called by the front-end when the body is done or abandoned.
+    ``zero_copy``, when set, is called (before iterating the body) by a front
+    end that can move the rest of a piped body straight to its socket: it
+    passes a sink ``sink(pipe_fd, limit) -> bytes moved (0 at EOF)``; the body
+    then yields only what is not moved that way, in order.
     """
 
     status: int = 200
@@ -213,6 +241,7 @@ class Response:
     body: bytes | Iterable[bytes] = b""
     reason: str = ""
     close: Callable[[], None] | None = None
+    zero_copy: Callable[[Callable[[int, int], int]], None] | None = None
 
     @property
     def status_line(self) -> str:
@@ -422,6 +451,7 @@ def gzip_response(response: Response) -> Response:
                         if name.lower() != "content-length"]
     response.headers += [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
     response.body = _gzip_chunks(iterate_body(response.body))
+    response.zero_copy = None
     return response
 
 

@@ -31,9 +31,7 @@ from datetime import datetime
 from functools import lru_cache
 from itertools import pairwise
 from types import MappingProxyType
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from dasflex_core.commands import CommandTable, StreamFormat, builtin_commands
 from dasflex_core.errors import NoPipelineError, NotFoundError, QueryError
@@ -49,6 +47,9 @@ from dasflex_core.sources.model import (
     StreamType,
 )
 from dasflex_core.templates import PREDEFINED_KEYS, Template, compile_template, normalise_value
+
+if TYPE_CHECKING:  # networkx costs ~0.15 s to import: only graph building loads it
+    import networkx as nx
 
 __all__ = ["START", "Plan", "Planner", "build_graph", "plan"]
 
@@ -114,6 +115,8 @@ def build_graph(source: SourceDef, commands: Iterable[CommandDef] = ()) -> nx.Mu
     >>> list(graph.successors(START))
     [StreamType(mime='das2', version='2.2', serial='binary')]
     """
+    import networkx as nx
+
     graph = nx.MultiDiGraph()
     graph.add_node(START)
     for command in _effective_commands(source, tuple(commands)):
@@ -495,6 +498,8 @@ def _layer(graph: nx.MultiDiGraph, roles: tuple[CommandRole, ...]) -> nx.MultiDi
     role leads from layer i to i + 1, and readers start at layer 0.
     Transforms not required are left out.
     """
+    import networkx as nx
+
     layered = nx.MultiDiGraph()
     layered.add_node(_node(START, 0), stream=START)
 
@@ -522,6 +527,8 @@ def _layer(graph: nx.MultiDiGraph, roles: tuple[CommandRole, ...]) -> nx.MultiDi
 def _cheapest_path(graph: nx.MultiDiGraph, active: frozenset[int],
                    targets: Sequence[str]) -> tuple[dict[str, float], list[str] | None]:
     """Distances from START over active commands, and the path to the best target."""
+    import networkx as nx
+
     def weight(_u: str, _v: str, edges: Mapping[str, Mapping[str, Any]]) -> float | None:
         costs = [d["cost"] for d in edges.values() if id(d["command"]) in active]
         return min(costs) if costs else None

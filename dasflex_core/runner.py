@@ -26,6 +26,7 @@ Each stage's exit status and the head of its stderr are kept in
 
 from __future__ import annotations
 
+import fcntl
 import html
 import os
 import re
@@ -34,7 +35,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
@@ -48,7 +49,7 @@ from dasflex_core.errors import (
 __all__ = ["PipelineRun", "StageResult", "clean_environment", "run", "start_pipeline"]
 
 #: Bytes read from a pipe at a time (and the largest chunk yielded).
-CHUNK_SIZE = 65536
+CHUNK_SIZE = 1 << 20
 #: Bytes of each stage's stderr kept for the log.
 STDERR_LIMIT = 16384
 #: Output held back (at most this many bytes) to recognise a "no data" stream.
@@ -163,6 +164,9 @@ class PipelineRun:
         self._generator: Iterator[bytes] | None = None
         self._first_byte_at: float | None = None
         self.bytes_out = 0
+        #: Once output has started, stdout is handed to ``splice_sink(fd, limit)``
+        #: (bytes moved, 0 at EOF) instead of being read; see ``http.Response.zero_copy``.
+        self.splice_sink: Callable[[int, int], int] | None = None
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -183,6 +187,7 @@ class PipelineRun:
             stage = _stage_name(index, len(self.stages))
             raise ReaderError(f"{stage} ({name}) could not be started") from exc
         assert previous is not None
+        _widen_pipe(previous, self.chunk_size)
         self._selector.register(previous, selectors.EVENT_READ, "stdout")
         self._generator = self._stream()
 
@@ -331,6 +336,13 @@ class PipelineRun:
                 yield b""
                 continue
             for key, _ in events:
+                if key.data == "stdout" and self.splice_sink is not None and self.bytes_out:
+                    moved = self.splice_sink(key.fd, self.chunk_size)
+                    if not moved:
+                        self._selector.unregister(key.fileobj)
+                        return
+                    self.bytes_out += moved
+                    continue
                 data = os.read(key.fd, self.chunk_size)
                 if key.data == "stdout":
                     if not data:
@@ -469,6 +481,17 @@ class PipelineRun:
         if self._selector is not None:
             self._selector.close()
             self._selector = None
+
+
+def _widen_pipe(pipe: IO[bytes], size: int) -> None:
+    """Grow the output pipe to ``size`` bytes (Linux) so large streams need fewer wake-ups."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if set_size is None:
+        return
+    try:
+        fcntl.fcntl(pipe.fileno(), set_size, size)
+    except OSError:  # above /proc/sys/fs/pipe-max-size or not a pipe: keep the default
+        pass
 
 
 def _stage_name(index: int, count: int) -> str:

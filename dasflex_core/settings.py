@@ -58,6 +58,10 @@ class Settings:
     first_byte_timeout: float = _setting(60.0, "seconds a pipeline may take to write its first byte")
     total_timeout: float = _setting(3600.0, "seconds a pipeline may run in total")
     sample_source: str = _setting("", "source id used in the home page's example queries")
+    request_log: Path | None = _setting(None, "JSON-lines request log file; unset: no file log")
+    request_log_max_bytes: float = _setting(52428800.0, "rotate the request log at this size")
+    request_log_backups: float = _setting(5.0, "rotated request logs kept")
+    metrics_dir: Path | None = _setting(None, "directory where workers share /metrics counters")
 
 
 def setting_names() -> tuple[str, ...]:

@@ -33,4 +33,7 @@ def create_app(settings: Settings | None = None, *, site: Site | None = None) ->
     app = Flask(__name__)
     app.extensions["dasflex"] = Server(settings, site)
     views.register(app)
+    from dasflex_core.requestlog import wrap_application
+
+    app.wsgi_app = wrap_application(app.wsgi_app, settings)  # type: ignore[method-assign]
     return app

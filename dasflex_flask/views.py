@@ -10,13 +10,14 @@ from werkzeug.exceptions import HTTPException
 from dasflex_core.errors import DasFlexError, NotFoundError, QueryError
 from dasflex_core.http import CORS_HEADERS, Request, Response, error_response, iterate_body
 from dasflex_core.protocols import Server
-from dasflex_core.protocols.routes import METHODS, dispatch
+from dasflex_core.protocols.routes import ALL_METHODS, dispatch, read_request_body
+from dasflex_flask import splice
 
 
 def register(app: Flask) -> None:
     """Send every path to the core route table; map stray errors once."""
-    app.add_url_rule("/", "root", view, methods=list(METHODS), defaults={"path": ""})
-    app.add_url_rule("/<path:path>", "path", view, methods=list(METHODS))
+    app.add_url_rule("/", "root", view, methods=list(ALL_METHODS), defaults={"path": ""})
+    app.add_url_rule("/<path:path>", "path", view, methods=list(ALL_METHODS))
     app.register_error_handler(Exception, _handle_error)
     app.after_request(_add_cors)
 
@@ -26,9 +27,12 @@ def view(path: str = "") -> FlaskResponse:
     server: Server = current_app.extensions["dasflex"]
     try:
         core = Request.from_environ(flask_request.environ, server_url=server.settings.server_url)
+        core = read_request_body(core, flask_request.environ)
     except DasFlexError as error:
         return to_flask(error_response(error, "text"))
-    return to_flask(dispatch(server, core))
+    response = dispatch(server, core)
+    splice.enable(response, flask_request.environ)
+    return to_flask(response)
 
 
 def to_flask(response: Response) -> FlaskResponse:

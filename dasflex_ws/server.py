@@ -40,6 +40,7 @@ from websockets.http11 import Response as WsResponse
 from websockets.typing import Subprotocol
 
 from dasflex_core.errors import DasFlexError, PipelineTimeoutError
+from dasflex_core.requestlog import request_logger, websocket_record
 from dasflex_ws import routing
 from dasflex_ws.pipeline import AsyncPipeline
 
@@ -82,6 +83,7 @@ class Daemon:
         self.prefix = prefix
         self.pipelines: set[AsyncPipeline] = set()
         self.stopping = False
+        self.request_logger = request_logger(server.settings)
 
     # -- handshake ---------------------------------------------------------
 
@@ -129,6 +131,9 @@ class Daemon:
             LOG.info("%s: closed after %.1f s, %d bytes, code %s; stages %s", session.peer,
                      time.monotonic() - started, session.bytes_sent, connection.close_code,
                      pipeline.log_record())
+            self.request_logger.finish(websocket_record(
+                session.peer, connection.request, setup, pipeline, session.bytes_sent,
+                connection.close_code, time.monotonic() - started))
 
     async def _pump(self, session: _Session, pipeline: AsyncPipeline) -> None:
         """Copy the output to the client; end the connection as the pipeline ends."""

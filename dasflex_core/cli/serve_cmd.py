@@ -4,6 +4,7 @@ Settings load and the site is checked before any worker starts, so a bad
 definition is one clear line and exit status 1.  Workers are gunicorn
 ``gthread`` workers: long streams do not trip the worker timeout, and
 HTTP/1.0 clients (das2) get close-delimited bodies, never chunked ones.
+Pass-through streams are relayed with splice(2) (``dasflex_flask/splice.py``).
 """
 
 from __future__ import annotations

@@ -6,6 +6,11 @@ order.  Consecutive data packets with the same id are gathered into one
 the run's first packet, so that the events do not depend on how the input was
 chunked).  Runs are found without a Python loop per packet: the buffer is
 viewed as fixed-size records and the tag column is compared in bulk.
+
+Chunks are parsed in place.  A run inside one chunk is a view of it, never a
+copy; a run that straddles chunks is joined once, unless the chunks are
+adjacent views of one :class:`WriteOnceBuffer` (what the tools' input loop
+hands over), in which case it stays a single view.
 """
 
 from __future__ import annotations
@@ -36,10 +41,55 @@ from dasflex_core.codecs.events import (
 )
 from dasflex_core.errors import StreamError, TimeError
 
+Chunk = bytes | memoryview
+
 #: Default upper bound on the bytes of one DataRun.
 DEFAULT_MAX_RUN_BYTES = 1 << 20
 _HEADER_PREFIX = 10  # '[NN]' + 6-character length
 _FIRST_PROBE = 16
+
+
+class WriteOnceBuffer(np.ndarray):
+    """A byte buffer filled front to back whose bytes never change once handed out.
+
+    :meth:`Das2Reader.feed` keeps read-only views of it instead of copying,
+    and merges views that are adjacent in it.  Make one with
+    :func:`write_once_buffer` (uninitialised memory: no zero-filling pass).
+    """
+
+
+def write_once_buffer(size: int) -> WriteOnceBuffer:
+    """An uninitialised :class:`WriteOnceBuffer` of ``size`` bytes."""
+    return np.empty(size, dtype=np.uint8).view(WriteOnceBuffer)
+
+
+def _adopt(chunk: bytes | bytearray | memoryview) -> Chunk:
+    """``chunk`` itself when its bytes cannot change later, else an immutable copy."""
+    if isinstance(chunk, bytes):
+        return chunk
+    if (isinstance(chunk, memoryview) and isinstance(chunk.obj, bytes | WriteOnceBuffer)
+            and chunk.ndim == 1 and chunk.format == "B" and chunk.c_contiguous):
+        return chunk.toreadonly()
+    return bytes(chunk)
+
+
+def _address(view: memoryview) -> int:
+    """Address of the first byte of a non-empty buffer view."""
+    return int(np.frombuffer(view, dtype=np.uint8).__array_interface__["data"][0])
+
+
+def _merge_adjacent(first: Chunk, second: Chunk) -> memoryview | None:
+    """One view over ``first`` then ``second`` when they lie back to back in one WriteOnceBuffer."""
+    if not (isinstance(first, memoryview) and isinstance(second, memoryview)):
+        return None
+    owner = first.obj
+    if not isinstance(owner, WriteOnceBuffer) or second.obj is not owner or not first or not second:
+        return None
+    base = int(owner.__array_interface__["data"][0])
+    start = _address(first) - base
+    if start + len(first) != _address(second) - base:
+        return None
+    return memoryview(owner).cast("B").toreadonly()[start:start + len(first) + len(second)]
 
 
 @dataclass(slots=True)
@@ -75,7 +125,7 @@ class Das2Reader:
         self.max_run_bytes = max_run_bytes
         self.stream: StreamHeader | None = None
         self.headers: dict[int, PacketHeader] = {}
-        self._pending = b""
+        self._pending: Chunk = b""
         self._base = 0
         self._origin = 0
         self._run: _Run | None = None
@@ -93,7 +143,7 @@ class Das2Reader:
         if self._closed:
             raise StreamError("das2 reader fed after close()", self._base)
         events: list[Event] = []
-        self._consume(bytes(chunk) if not isinstance(chunk, bytes) else chunk, events)
+        self._consume(_adopt(chunk), events)
         return events
 
     def close(self) -> list[Event]:
@@ -113,12 +163,17 @@ class Das2Reader:
 
     # ------------------------------------------------------------- buffering
 
-    def _consume(self, chunk: bytes, events: list[Event]) -> None:
+    def _consume(self, chunk: Chunk, events: list[Event]) -> None:
         """Parse ``chunk`` in place, after completing the pending partial packet."""
         inflating = self._inflater is not None
         if inflating:
             chunk = self._inflate(chunk)
         start = 0
+        merged = _merge_adjacent(self._pending, chunk) if self._pending else None
+        if merged is not None:
+            self._pending = b""
+            self._parse_buffer(merged, 0, events)
+            return
         if self._pending:
             taken = self._complete_pending(chunk, events)
             if taken is None:
@@ -129,7 +184,7 @@ class Das2Reader:
             start = taken
         self._parse_buffer(chunk, start, events)
 
-    def _complete_pending(self, chunk: bytes, events: list[Event]) -> int | None:
+    def _complete_pending(self, chunk: Chunk, events: list[Event]) -> int | None:
         """Join the pending bytes with just enough of ``chunk`` for one packet.
 
         Returns how much of ``chunk`` was used, or None when all of it was.
@@ -138,11 +193,12 @@ class Das2Reader:
         needed = self._packet_length(pending)
         taken = len(chunk) if needed is None else min(len(chunk), needed - len(pending))
         self._pending = b""
-        self._parse_buffer(pending + chunk[:taken], 0, events)
+        self._parse_buffer(b"".join((pending, chunk[:taken])), 0, events)
         return None if self._pending or taken == len(chunk) else taken
 
-    def _packet_length(self, head: bytes) -> int | None:
+    def _packet_length(self, head: Chunk) -> int | None:
         """Total bytes of the packet ``head`` starts with, when already known."""
+        head = bytes(head[:_HEADER_PREFIX])
         if head[:1] == b":" and len(head) >= 4:
             packet_id = _packet_id(head[:4])
             header = self.headers.get(packet_id) if packet_id is not None else None
@@ -152,7 +208,7 @@ class Das2Reader:
             return _HEADER_PREFIX + length if length else None
         return None
 
-    def _parse_buffer(self, data: bytes, start: int, events: list[Event]) -> None:
+    def _parse_buffer(self, data: Chunk, start: int, events: list[Event]) -> None:
         """Parse ``data`` from ``start``; keep its unparsed tail as pending."""
         self._origin = self._base - start
         position = self._parse(data, start, events)
@@ -163,7 +219,7 @@ class Das2Reader:
             compressed, self._pending = self._pending, b""
             self._consume(compressed, events)
 
-    def _inflate(self, chunk: bytes) -> bytes:
+    def _inflate(self, chunk: Chunk) -> bytes:
         inflater = self._inflater
         assert inflater is not None
         if inflater.eof:
@@ -180,7 +236,7 @@ class Das2Reader:
 
     # --------------------------------------------------------------- parsing
 
-    def _parse(self, data: bytes, position: int, events: list[Event]) -> int:
+    def _parse(self, data: Chunk, position: int, events: list[Event]) -> int:
         """Parse whole packets of ``data`` from ``position``; return where the tail starts."""
         end = len(data)
         while position < end and not self._switching:
@@ -196,8 +252,8 @@ class Das2Reader:
             position = advanced
         return position
 
-    def _reject_tag(self, data: bytes, position: int) -> NoReturn:
-        head = data[position:position + 4]
+    def _reject_tag(self, data: Chunk, position: int) -> NoReturn:
+        head = bytes(data[position:position + 4])
         where = self._origin + position
         if self.stream is None and head[:1] in (b"<", b"{"):
             raise StreamError("not a das2 stream: an un-packetized document", where)
@@ -205,21 +261,22 @@ class Das2Reader:
             raise StreamError(f"not a das2 stream: first packet must be [00], found {head!r}", where)
         raise StreamError(f"bad packet tag {head!r}", where)
 
-    def _parse_bracketed(self, data: bytes, position: int, events: list[Event]) -> int | None:
+    def _parse_bracketed(self, data: Chunk, position: int, events: list[Event]) -> int | None:
         """A ``[NN]``/``[xx]`` packet: tag, 6-character length, XML."""
         if len(data) - position < _HEADER_PREFIX:
             self._check_partial_tag(data, position)
             return None
         where = self._origin + position
-        tag = data[position:position + 4]
+        tag = bytes(data[position:position + 4])
         packet_id = _packet_id(tag) if tag[3:4] == b"]" else None
         if packet_id is None:
             raise StreamError(f"bad packet tag {tag!r}", where)
         if self.stream is None and packet_id != 0:
             raise StreamError(f"not a das2 stream: first packet must be [00], found {tag!r}", where)
-        length = _header_length(data[position + 4:position + _HEADER_PREFIX])
+        length = _header_length(bytes(data[position + 4:position + _HEADER_PREFIX]))
         if length is None:
-            raise StreamError(f"bad length field {data[position + 4:position + 10]!r} after {tag!r}", where + 4)
+            field_bytes = bytes(data[position + 4:position + _HEADER_PREFIX])
+            raise StreamError(f"bad length field {field_bytes!r} after {tag!r}", where + 4)
         if length == 0:
             raise StreamError(f"zero-length packet {tag!r}", where)
         if length > MAX_PACKET_BYTES:
@@ -228,7 +285,7 @@ class Das2Reader:
         if stop > len(data):
             return None
         self._flush_run(events)
-        raw = data[position:stop]
+        raw = bytes(data[position:stop])
         xml = raw[_HEADER_PREFIX:]
         if packet_id == 0:
             self._define_stream(raw, xml, where, events)
@@ -238,9 +295,9 @@ class Das2Reader:
             self._out_of_band(raw, xml, where, events)
         return stop
 
-    def _check_partial_tag(self, data: bytes, position: int) -> None:
+    def _check_partial_tag(self, data: Chunk, position: int) -> None:
         """Reject a malformed tag early, before the whole packet has arrived."""
-        tag = data[position:position + 4]
+        tag = bytes(data[position:position + 4])
         if len(tag) == 4 and (tag[3:4] != b"]" or _packet_id(tag) is None):
             raise StreamError(f"bad packet tag {tag!r}", self._origin + position)
 
@@ -276,13 +333,13 @@ class Das2Reader:
 
     # ----------------------------------------------------------------- data
 
-    def _parse_data(self, data: bytes, position: int, events: list[Event]) -> int | None:
+    def _parse_data(self, data: Chunk, position: int, events: list[Event]) -> int | None:
         """A run of ``:NN:`` packets starting at ``position``."""
         where = self._origin + position
         if len(data) - position < 4:
             self._check_partial_data_tag(data, position)
             return None
-        tag = data[position:position + 4]
+        tag = bytes(data[position:position + 4])
         packet_id = _packet_id(tag) if tag[3:4] == b":" else None
         if packet_id is None or packet_id < 0:
             raise StreamError(f"bad packet tag {tag!r}", where)
@@ -302,16 +359,21 @@ class Das2Reader:
             return None
         count = _count_run(data, position, size, tag, available)
         stop = position + count * size
-        run.segments.append(memoryview(data)[position:stop])
+        segment = memoryview(data)[position:stop]
+        joined = _merge_adjacent(run.segments[-1], segment) if run.segments else None
+        if joined is not None:
+            run.segments[-1] = joined
+        else:
+            run.segments.append(segment)
         run.count += count
         if run.count >= limit or count < available:
             self._flush_run(events)
         return stop
 
-    def _check_partial_data_tag(self, data: bytes, position: int) -> None:
-        digits = data[position + 1:position + 3]
+    def _check_partial_data_tag(self, data: Chunk, position: int) -> None:
+        digits = bytes(data[position + 1:position + 3])
         if digits and not digits.isdigit():
-            raise StreamError(f"bad packet tag {data[position:position + 4]!r}", self._origin + position)
+            raise StreamError(f"bad packet tag {bytes(data[position:position + 4])!r}", self._origin + position)
 
     def _flush_run(self, events: list[Event]) -> None:
         run = self._run
@@ -320,12 +382,14 @@ class Das2Reader:
         self._run = None
         if run.count == 0:
             return
-        raw = bytes(run.segments[0]) if len(run.segments) == 1 else b"".join(run.segments)
+        # One segment is a view of an immutable chunk: no copy.  A run that
+        # straddles chunks is joined, the one copy it needs to be contiguous.
+        raw = run.segments[0] if len(run.segments) == 1 else b"".join(run.segments)
         records = decode_records(run.header, raw, run.count, run.offset)
         events.append(DataRun(run.header.packet_id, run.header, records, raw, run.offset))
 
 
-def _count_run(data: bytes, position: int, size: int, tag: bytes, available: int) -> int:
+def _count_run(data: Chunk, position: int, size: int, tag: bytes, available: int) -> int:
     """How many of the ``available`` fixed-size records from ``position`` carry ``tag``.
 
     Probes blocks of growing size so that a short run costs little and a long

@@ -209,7 +209,9 @@ def decode_text(field: PacketField, raw: np.ndarray) -> np.ndarray:
         return _parse_numbers(raw, field)
     if semantic == "bool":
         return _parse_bools(raw)
-    text = np.char.strip(raw) if field.items.trim else raw
+    # das2C keeps the blank padding of fixed-width strings (the field width is
+    # part of the value); ``trim`` only applies to whitespace-separated tokens.
+    text = raw if semantic == "string" or not field.items.trim else np.char.strip(raw)
     return np.char.decode(text, "utf-8", "replace").astype(field.value_dtype)
 
 

@@ -127,11 +127,13 @@ def stream_plan(plan: Any, request: Request, style: str, server: Server,
     if request.is_head:
         return Response(200, headers, b"")
     from dasflex_core import runner
+    from dasflex_core.requestlog import note_pipeline
 
     chunks: Any = None
     try:
         chunks = runner.run(plan, first_byte_timeout=server.settings.first_byte_timeout,
                             total_timeout=server.settings.total_timeout)
+        note_pipeline(plan, chunks)
         first = _first_chunk(chunks)
         if not first:
             raise NoDataError("No data in the requested interval")
@@ -144,7 +146,13 @@ def stream_plan(plan: Any, request: Request, style: str, server: Server,
         _close(chunks)
         raise
     body = _body(first, chunks, getattr(plan, "error_format", None) or "", prefix, suffix)
-    return Response(200, headers, body, close=lambda: _close(chunks))
+    return Response(200, headers, body, close=lambda: _close(chunks),
+                    zero_copy=lambda sink: _set_splice_sink(chunks, sink))
+
+
+def _set_splice_sink(chunks: Any, sink: Callable[[int, int], int]) -> None:
+    if hasattr(chunks, "splice_sink"):
+        chunks.splice_sink = sink
 
 
 def _first_chunk(chunks: Any) -> bytes:

@@ -37,6 +37,7 @@ from dasflex_core.protocols.hapi import (
 )
 from dasflex_core.protocols.hapi_encode import JSON_TAIL, HapiEncoder
 from dasflex_core.protocols.times import HapiTime, parse_hapi_time
+from dasflex_core.requestlog import note_pipeline
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,7 @@ def answer_data(server: Server, request: Request) -> Response:
     try:
         chunks = runner.run(plan, first_byte_timeout=server.settings.first_byte_timeout,
                             total_timeout=server.settings.total_timeout)
+        note_pipeline(plan, chunks)
         records = _encoded(chunks, encoder)
         first = next(records, b"")
     except NoDataError:

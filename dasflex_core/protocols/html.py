@@ -23,6 +23,9 @@ FORMAT_CHOICES = (
     ("format.serial", (("", "source default"), ("binary", "binary"), ("text", "text"))),
 )
 
+#: Width and height in pixels of the quick-look PNG on a request form.
+PREVIEW_SIZE = (640, 360)
+
 _STYLE = (
     "body{font-family:sans-serif;margin:2em;max-width:60em}"
     "td,th{padding:0.2em 0.8em;text-align:left}fieldset{margin:1em 0}"
@@ -153,6 +156,7 @@ def form(server: Server, request: Request, source_path: str) -> Response:
         parts = [f"<p>{escape(source.summary or source.title)}</p>"]
         if source.protected:
             parts.append("<p><strong>This source needs a user name and password.</strong></p>")
+        parts.append(_preview(source, action))
         parts.append(_examples(source, action))
         fields = "".join(_param_field(param) for param in source.params)
         parts.append(
@@ -164,6 +168,26 @@ def form(server: Server, request: Request, source_path: str) -> Response:
         return _respond(request, server, source.title or source.id, "\n".join(parts))
     except Exception as error:  # noqa: BLE001 - mapped to a response once, here
         return error_response(error, "html")
+
+
+def preview_url(source: Any, action: str) -> str | None:
+    """The flex URL of a PNG quick look at the source's first example, if it has one."""
+    if not source.examples or source.reader is None or source.redirect:
+        return None
+    settings = dict(source.examples[0].settings)
+    settings.update({"format.type": "png", "format.width": str(PREVIEW_SIZE[0]),
+                     "format.height": str(PREVIEW_SIZE[1])})
+    return f"{action}?{urlencode(settings)}"
+
+
+def _preview(source: Any, action: str) -> str:
+    url = preview_url(source, action)
+    if url is None:
+        return ""
+    label = escape(source.examples[0].label or "first example")
+    return (f'<figure><img src="{escape(url)}" alt="quick look: {label}" loading="lazy" '
+            f'width="{PREVIEW_SIZE[0]}" height="{PREVIEW_SIZE[1]}">'
+            f"<figcaption>Quick look: {label}</figcaption></figure>")
 
 
 def _examples(source: Any, action: str) -> str:

@@ -14,6 +14,7 @@ path                                           handler
 ``/source/<id>/flex``, ``/source/<id>/das2``   data (flex or das2 convention)
 ``/source/``, ``/source/<dir>/``               directory listing
 ``/source/<id>.html``                          request form (or a directory page)
+``/verify`` (GET, HEAD, POST)                  stream validation form and report
 ``/source/...`` (other), ``/catalog.json``,    catalog files
 ``/root.json``, ``/nodes.csv``
 =============================================  ===================================
@@ -21,6 +22,7 @@ path                                           handler
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from dasflex_core.errors import NotFoundError, QueryError
@@ -31,8 +33,9 @@ from dasflex_core.http import (
     error_response,
     error_style,
     json_response,
+    read_body,
 )
-from dasflex_core.protocols import Server, das3, hapi, html, legacy
+from dasflex_core.protocols import Server, das3, hapi, html, legacy, verify
 
 #: Top-level catalog files.
 TOP_FILES = ("catalog.json", "root.json", "nodes.csv")
@@ -43,10 +46,22 @@ LEGACY_ALIASES = {"/id.txt": "id", "/logo.png": "logo", "/peers.xml": "peers"}
 #: Methods every route answers.
 METHODS = ("GET", "HEAD")
 
+#: Methods a front end must pass on (``POST`` only reaches ``/verify``).
+ALL_METHODS = (*METHODS, "POST")
+
+
+def read_request_body(request: Request, environ: Mapping[str, object]) -> Request:
+    """``request`` with its body read from ``environ`` when a route takes one."""
+    if request.method != "POST" or request.path != "/verify":
+        return request
+    return replace(request, body=read_body(environ, verify.MAX_UPLOAD_BYTES))
+
 
 def dispatch(server: Server, request: Request) -> Response:
     """Answer ``request`` (any path, any method)."""
     path = request.path
+    if path == "/verify":
+        return verify.handle(server, request)
     if request.method not in METHODS:
         response = error_response(QueryError(f"method {request.method} is not allowed"),
                                   error_style(request, "text"))

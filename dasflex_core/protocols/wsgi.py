@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from dasflex_core.errors import DasFlexError
 from dasflex_core.http import Request, Response, error_response, iterate_body
 from dasflex_core.protocols import Server
-from dasflex_core.protocols.routes import dispatch
+from dasflex_core.protocols.routes import dispatch, read_request_body
 
 if TYPE_CHECKING:
     from dasflex_core.settings import Settings
@@ -37,6 +37,7 @@ def make_wsgi_app(settings: Settings | None = None, *,
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
             request = Request.from_environ(environ, server_url=settings.server_url)
+            request = read_request_body(request, environ)
             response = dispatch(server, request)
         except DasFlexError as error:
             response = error_response(error, "text")
@@ -50,7 +51,9 @@ def make_wsgi_app(settings: Settings | None = None, *,
             return []
         return _ClosingBody(response)
 
-    return application
+    from dasflex_core.requestlog import wrap_application
+
+    return wrap_application(application, settings)
 
 
 def _headers(response: Response) -> list[tuple[str, str]]:

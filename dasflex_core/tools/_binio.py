@@ -1,56 +1,29 @@
-"""Input chunking for the binning and spectral tools.
+"""Input and threading for the binning and spectral tools.
 
-A pipe hands over at most 64 KiB per read, and the per-chunk overhead of
-parsing then dominates.  :func:`read_batched` gathers what is *already
-available* up to ``target`` bytes (checked with ``select``, so a slow
-upstream never delays output: whatever has arrived is processed at once).
+:func:`read_batched` is :func:`~dasflex_core.tools._common.read_views`
+under its former name (pipes widened, waiting input gathered into chunks of
+up to ``target`` bytes, read straight into write-once buffers that a
+``Das2Reader`` parses without copying); :class:`EventPipeline` overlaps
+parsing with the tool's numpy work.
 """
 
 from __future__ import annotations
 
-import select
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
-from dasflex_core.tools._common import binary_stdin
+from dasflex_core.tools._common import read_views
 
 #: Bytes gathered per chunk when input is flowing.
 TARGET_CHUNK_BYTES = 1 << 20
 
 
-def read_batched(source: BinaryIO | None = None, target: int = TARGET_CHUNK_BYTES) -> Iterator[bytes]:
-    """Yield the bytes of ``source`` (default: stdin) in chunks of up to ``target`` bytes."""
-    stream = source if source is not None else binary_stdin()
-    read = getattr(stream, "read1", stream.read)
-    try:
-        descriptor: int | None = stream.fileno()
-    except (OSError, AttributeError, ValueError):
-        descriptor = None
-    while True:
-        chunk = read(target)
-        if not chunk:
-            return
-        if descriptor is None or len(chunk) >= target:
-            yield chunk
-            continue
-        pieces = [chunk]
-        size = len(chunk)
-        while size < target and _ready(descriptor):
-            more = read(target - size)
-            if not more:
-                break
-            pieces.append(more)
-            size += len(more)
-        yield b"".join(pieces) if len(pieces) > 1 else chunk
+def read_batched(source: BinaryIO | None = None, target: int = TARGET_CHUNK_BYTES) -> Iterator[memoryview]:
+    """Yield the bytes of ``source`` (default: stdin) as read-only views of up to ``target`` bytes.
 
-
-def _ready(descriptor: int) -> bool:
-    """True when reading ``descriptor`` would not block."""
-    try:
-        readable, _, _ = select.select([descriptor], [], [], 0)
-    except (OSError, ValueError):
-        return False
-    return bool(readable)
+    Feed them to a ``Das2Reader`` (see :func:`~dasflex_core.tools._common.read_views`).
+    """
+    return read_views(source, target)
 
 
 class EventPipeline:

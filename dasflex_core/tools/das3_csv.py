@@ -347,7 +347,11 @@ class CsvConverter:
         from dasflex_core.codecs.das2 import PacketHeader
 
         if isinstance(header, PacketHeader):
-            return CsvTable(packet_id, das2_columns(header, self._stream_header), self.options)
+            table = CsvTable(packet_id, das2_columns(header, self._stream_header), self.options)
+            if self.options.properties:
+                table.property_rows = [das2_dataset_property_rows(packet_id, header,
+                                                                  self._stream_header, self.options)]
+            return table
         return das3_table(packet_id, header, self.options, self._stream_header)
 
     def _stream_property_rows(self, header: Any) -> bytes:
@@ -776,9 +780,20 @@ def _property_rows(properties: Any, dataset_id: int, scope: str, options: CsvOpt
 
 
 def stream_property_rows(header: Any, options: CsvOptions) -> bytes:
-    """``property`` rows of a das3 stream header (``-p``; das2 headers have none here)."""
-    return _property_rows(getattr(header, "properties", ()) if not _is_das2(header) else (),
-                          0, "global", options)
+    """``property`` rows of a stream header (``-p``); das2 properties are typed
+    the way das2C up-converts them (``Datum`` "60 s" -> real 60 with units s)."""
+    if _is_das2(header):
+        from dasflex_core.codecs.das2to3 import stream_header_from_das2
+
+        header = stream_header_from_das2(header)
+    return _property_rows(getattr(header, "properties", ()), 0, "global", options)
+
+
+def das2_dataset_property_rows(packet_id: int, header: Any, stream: Any, options: CsvOptions) -> bytes:
+    """``property`` rows of the das3 dataset das2C builds for a das2 packet (``-p``)."""
+    from dasflex_core.codecs.das2to3 import dataset_from_das2
+
+    return dataset_property_rows(packet_id, dataset_from_das2(header, stream), options)
 
 
 def dataset_property_rows(packet_id: int, dataset: Any, options: CsvOptions) -> bytes:

@@ -1,60 +1,15 @@
-"""A real gunicorn (``dasflex serve``) on a free loopback port, started and stopped here."""
+"""A real gunicorn (``dasflex serve``, the ``server_url`` fixture) spoken to over sockets."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
-import time
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.front.conftest import records
-
-STARTUP_SECONDS = 30
-
-
-@pytest.fixture(scope="module")
-def server_url(site_dir: Path) -> Iterator[str]:
-    command = [sys.executable, "-m", "dasflex_core", "serve", "--site", str(site_dir),
-               "--host", "127.0.0.1", "--port", "0", "--workers", "1"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               text=True, start_new_session=True)
-    try:
-        yield _wait_for_url(process)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        assert process.stdout is not None
-        process.stdout.close()
-
-
-def _wait_for_url(process: subprocess.Popen) -> str:
-    import selectors
-
-    assert process.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if selector.select(timeout=0.5):
-            line = process.stdout.readline()
-            if line.startswith("dasflex serving on "):
-                return line.split()[-1].rstrip("/")
-            if not line and process.poll() is not None:
-                break
-    raise AssertionError("dasflex serve did not print its URL")
 
 
 def raw_http10(url: str, path: str) -> tuple[bytes, bytes]:

@@ -93,3 +93,25 @@ def test_das2_headers_in_das3_framing(conformance_dir: Path) -> None:
     result = streams.run_tool("das3_csv", [], (folder / "tag_test.dNt").read_bytes())
     assert result.returncode == 0, result.stderr
     assert result.stdout == (folder / "tag_test.dNt.csv.expected").read_bytes()
+
+
+def test_props_on_das2_input_are_typed_property_rows(conformance_dir: Path) -> None:
+    folder = conformance_dir / "das2"
+    data = (folder / "galileo_pws_sample.d2t").read_bytes()
+    result = streams.run_tool("das3_csv", ["-p"], data)
+    assert result.returncode == 0, result.stderr
+    rows = result.stdout.split(b"\r\n")
+    assert rows[0] == b'0;"property";"global";"title";"string";;"Galileo PWS - LRS Electric"'
+    assert b'0;"property";"global";"xTagWidth";"real";"s";"80"' in rows
+    assert b'10;"property";"electric:time";"tagWidth";"real";"s";"80"' in rows
+    plain = streams.run_tool("das3_csv", [], data).stdout
+    assert result.stdout.endswith(plain)
+    assert not any(b'"property"' in row for row in plain.split(b"\r\n"))
+
+
+def test_fixed_width_strings_keep_their_padding(conformance_dir: Path) -> None:
+    folder = conformance_dir / "das3"
+    result = streams.run_tool("das3_csv", [], (folder / "ex34_ragged_fixstr.d3b").read_bytes())
+    assert result.returncode == 0, result.stderr
+    assert b";NOMINAL  ;WARNING  ;DROPOUT  ;" in result.stdout
+    assert result.stdout == (folder / "ex34_ragged_fixstr.d3b.csv.expected").read_bytes()

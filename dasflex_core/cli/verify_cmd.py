@@ -1,0 +1,76 @@
+"""``dasflex verify``: run every source's example ranges through every output it offers."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``verify`` subcommand."""
+    parser = subparsers.add_parser(
+        "verify",
+        help="run every example range through every output and validate the streams",
+        description="Plan and run each example range of each source in every output it "
+                    "advertises (das2, das3, CSV and, for HAPI sources, HAPI csv/binary/json), "
+                    "validate each stream and print a table.  Exit status 1 on any failure.",
+    )
+    parser.add_argument("sources", nargs="*", metavar="SOURCE",
+                        help="source ids to verify (default: every source of the site)")
+    parser.add_argument("--site", type=Path, default=None, metavar="DIR",
+                        help="site directory (default: the configured site)")
+    parser.add_argument("--first", action="store_true",
+                        help="only the first example range of each source")
+    parser.add_argument("--no-hapi", action="store_true", help="skip the HAPI outputs")
+    parser.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
+                        help="seconds each pipeline may run (default 120)")
+    parser.add_argument("--jobs", type=int, default=2, metavar="N",
+                        help="example ranges verified at once (default 2)")
+    parser.add_argument("--quiet", action="store_true", help="print only failed rows")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Verify the site; print the table; 1 if anything failed, else 0."""
+    from dasflex_core.errors import DasFlexError
+
+    try:
+        checks = _verify(args)
+    except DasFlexError as error:
+        print(f"dasflex verify: {error}", file=sys.stderr)
+        return 1
+    from dasflex_core.verify import format_table
+
+    if not checks:
+        print("dasflex verify: no data source to verify", file=sys.stderr)
+        return 1
+    shown = [check for check in checks if check.failed] if args.quiet else checks
+    if shown:
+        print(format_table(shown))
+    failures = sum(check.failed for check in checks)
+    passed = sum(check.status == "ok" for check in checks)
+    print(f"{passed} passed, {failures} failed", file=sys.stderr if failures else sys.stdout)
+    return 1 if failures else 0
+
+
+def _verify(args: argparse.Namespace) -> list:
+    from dasflex_core.sources.loader import load_site
+    from dasflex_core.verify import verify_site
+
+    if args.timeout <= 0:
+        from dasflex_core.errors import QueryError
+
+        raise QueryError("--timeout must be positive")
+    site_dir = args.site
+    if site_dir is None:
+        from dasflex_core.settings import load_settings
+
+        site_dir = load_settings().site_dir
+    if not Path(site_dir).is_dir():
+        from dasflex_core.errors import DefinitionError
+
+        raise DefinitionError(str(site_dir), None, "no such site directory")
+    site = load_site(site_dir)
+    return verify_site(site, args.sources, first_only=args.first, hapi=not args.no_hapi,
+                       timeout=args.timeout, jobs=args.jobs)
