@@ -332,12 +332,22 @@ def authorize(source: Any, *, authorization: str = "", remote_addr: str = "",
         raise UnauthorizedError(f"data source '{source.id}' needs a user name and password",
                                 access.realm or source.id)
     user = credentials[0]
+    if admits_user(source, user, accounts):
+        return user
+    raise ForbiddenError(f"user '{user}' may not read data source '{source.id}'")
+
+
+def admits_user(source: Any, user: str, accounts: Accounts) -> bool:
+    """True when a ``USER`` or ``GROUP`` rule of ``source`` names the verified ``user``."""
+    access = getattr(source, "access", None)
+    if access is None:
+        return False
     for rule in access.rules:
         if rule.method == "USER" and rule.value == user:
-            return user
+            return True
         if rule.method == "GROUP" and accounts.in_group(user, rule.value):
-            return user
-    raise ForbiddenError(f"user '{user}' may not read data source '{source.id}'")
+            return True
+    return False
 
 
 def check_span(source_id: str, begin: str | None, end: str | None, max_days: float) -> None:

@@ -52,8 +52,13 @@ class Settings:
     hapi_max_request_days: float = _setting(0.0, "largest HAPI data request in days; 0: no limit")
     logo_file: Path | None = _setting(None, "image served by ?server=logo and /logo.png")
     peers_file: Path | None = _setting(None, "INI file of peer servers (sections with url, description)")
-    users_file: Path | None = _setting(None, "users for protected sources: name:pbkdf2_sha256$N$SALT$HASH")
+    users_file: Path | None = _setting(None, "users for protected sources: "
+                                             "name:HASH (scrypt or pbkdf2_sha256; see docs/security.md)")
     groups_file: Path | None = _setting(None, "groups for protected sources: group: user1, user2")
+    allow_from: str = _setting("", "whitespace-separated CIDR ranges of trusted clients, "
+                                   "admitted to protected sources without a password")
+    max_request_days: float = _setting(0.0, "longest time range of one data request in days, "
+                                            "unless a source sets its own; 0: no limit")
     ignore_redirect: bool = _setting(False, "serve sources whose definition names another server")
     first_byte_timeout: float = _setting(60.0, "seconds a pipeline may take to write its first byte")
     total_timeout: float = _setting(3600.0, "seconds a pipeline may run in total")
@@ -174,6 +179,17 @@ def _to_bool(value: Any) -> bool:
     raise ValueError(f"expected true or false, not {value!r}")
 
 
+def _check_networks(text: str) -> None:
+    import ipaddress
+
+    for item in text.split():
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise DefinitionError("settings", "allow_from",
+                                  f"bad address range {item!r} (expected CIDR, e.g. 10.0.0.0/8)") from None
+
+
 def _validated(settings: Settings) -> Settings:
     if not settings.site_dir.is_dir():
         raise DefinitionError(str(settings.site_dir), "site_dir", "no such directory")
@@ -184,8 +200,10 @@ def _validated(settings: Settings) -> Settings:
     for name in ("first_byte_timeout", "total_timeout"):
         if getattr(settings, name) <= 0:
             raise DefinitionError("settings", name, "must be positive")
-    if settings.hapi_max_request_days < 0:
-        raise DefinitionError("settings", "hapi_max_request_days", "must not be negative")
+    for name in ("hapi_max_request_days", "max_request_days"):
+        if getattr(settings, name) < 0:
+            raise DefinitionError("settings", name, "must not be negative")
+    _check_networks(settings.allow_from)
     url = settings.server_url
     if url and not url.startswith(("http://", "https://")):
         raise DefinitionError("settings", "server_url", "must start with http:// or https://")

@@ -71,16 +71,94 @@ def printable(text: str, limit: int = 80) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 3] + "..."
 
 
-def check_access(server: Server, source: SourceDef, request: Request,
-                 end_time: str | None = None) -> None:
-    """Raise 401/403 unless ``request`` may read ``source`` (see :mod:`.auth`)."""
-    if not source.protected:
-        return
-    from dasflex_core.protocols import auth
+#: Query keys holding a request's first time, most specific first.
+BEGIN_KEYS = ("read.time.min", "start_time", "time.min", "start")
 
-    users = server.memo("users", lambda: auth.read_table(server.settings.users_file))
-    groups = server.memo("groups", lambda: auth.read_table(server.settings.groups_file))
-    auth.authorize(source, request, end_time=end_time, users=users, groups=groups)
+#: Query keys holding a request's last time, most specific first.
+END_KEYS = ("read.time.max", "end_time", "time.max", "stop")
+
+
+def request_span(query: Any) -> tuple[str | None, str | None]:
+    """The first and last time a query asks for (either may be None)."""
+    begin = next((query.get(key) for key in BEGIN_KEYS if query.get(key)), None)
+    end = next((query.get(key) for key in END_KEYS if query.get(key)), None)
+    return begin, end
+
+
+def accounts(server: Server) -> Any:
+    """The server's users and groups (:class:`dasflex_core.auth.Accounts`), read once."""
+    from dasflex_core import auth
+
+    settings = server.settings
+    return server.memo("accounts", lambda: auth.load_accounts(settings.users_file,
+                                                              settings.groups_file))
+
+
+def trusted_ranges(server: Server) -> list[str]:
+    """The ``allow_from`` CIDR ranges of trusted clients."""
+    return server.settings.allow_from.split()
+
+
+def max_request_days(server: Server, source: SourceDef) -> float:
+    """The longest time range one request for ``source`` may span (0: no limit)."""
+    return source.max_request_days or server.settings.max_request_days
+
+
+def check_access(server: Server, source: SourceDef, request: Request,
+                 end_time: str | None = None, begin_time: str | None = None) -> None:
+    """Raise 401/403 unless ``request`` may read ``source``, 413 when its range is too long.
+
+    Every data path calls this before planning.  Times not given are taken
+    from the request's query (:data:`BEGIN_KEYS`, :data:`END_KEYS`); the end
+    time decides ``AGE`` rules, the client address ``IP`` rules and
+    ``allow_from``.
+    """
+    from dasflex_core import auth
+
+    begin, end = request_span(request.query)
+    begin_time, end_time = begin_time or begin, end_time or end
+    authorize(server, source, request, end_time)
+    auth.check_span(source.id, begin_time, end_time, max_request_days(server, source))
+
+
+def authorize(server: Server, source: SourceDef, request: Request,
+              end_time: str | None) -> str | None:
+    """Raise 401/403 unless ``request`` may read ``source``; return the verified user, if any."""
+    if not source.protected:
+        return None
+    from dasflex_core import auth
+
+    return auth.authorize(source, authorization=request.header("authorization"),
+                          remote_addr=request.remote_addr, end_time=end_time,
+                          accounts=accounts(server), allow_from=trusted_ranges(server))
+
+
+def catalog_filter(server: Server, request: Request) -> Callable[[Any], bool]:
+    """A test of whether a catalog answering ``request`` may list a source.
+
+    Public and IP-admitted sources are listed for everyone; other protected
+    sources only when the request's credentials verify and a ``USER`` or
+    ``GROUP`` rule names that user (checked once per request, lazily).
+    """
+    from dasflex_core import auth
+
+    allow_from = trusted_ranges(server)
+    verified: list[str | None] = []
+
+    def user() -> str | None:
+        if not verified:
+            credentials = auth.parse_basic(request.header("authorization"))
+            valid = credentials is not None and accounts(server).verify(*credentials)
+            verified.append(credentials[0] if credentials and valid else None)
+        return verified[0]
+
+    def visible(source: Any) -> bool:
+        if auth.may_list(source, remote_addr=request.remote_addr, allow_from=allow_from):
+            return True
+        name = user()
+        return name is not None and auth.admits_user(source, name, accounts(server))
+
+    return visible
 
 
 def plan_for(source: SourceDef, query: Mapping[str, str], convention: str,

@@ -14,7 +14,7 @@ import html
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dasflex_core.errors import QueryError
+from dasflex_core.errors import ForbiddenError, QueryError, TooLargeError, UnauthorizedError
 from dasflex_core.http import (
     HAPI_VERSION,
     MIME_HTML,
@@ -27,7 +27,7 @@ from dasflex_core.http import (
     redirect_response,
     text_response,
 )
-from dasflex_core.protocols import Server
+from dasflex_core.protocols import Server, authorize, catalog_filter
 from dasflex_core.protocols.hapi_info import probe_parameters
 from dasflex_core.protocols.times import HapiTime, to_hapi_time
 
@@ -100,7 +100,18 @@ def handle(server: Server, request: Request, endpoint: str) -> Response:
         _check_keys(request, name)
         return handler(server, request)
     except Exception as error:  # noqa: BLE001 - mapped to a HAPI response once, here
-        return error_response(error, "hapi")
+        return error_response(_keeping_http_status(error), "hapi")
+
+
+#: Errors answered with their own HTTP status (401, 403, 413), not HAPI's 400.
+_OWN_STATUS = (UnauthorizedError, ForbiddenError, TooLargeError)
+
+
+def _keeping_http_status(error: Exception) -> Exception:
+    """``error``, marked to keep its HTTP status when it is an access or size refusal."""
+    if isinstance(error, _OWN_STATUS) and getattr(error, "hapi_status", None) is None:
+        setattr(error, "hapi_status", error.status)  # noqa: B010 - not a declared field
+    return error
 
 
 def _check_keys(request: Request, endpoint: str) -> None:
@@ -147,7 +158,7 @@ def _about(server: Server, request: Request) -> Response:
 
 
 def _data_test(server: Server, request: Request) -> dict[str, Any] | None:
-    for source in hapi_sources(server):
+    for source in public_sources(server):
         info = source_info(server, request, source)
         if "sampleStartDate" in info:
             return {"name": "sample", "query": {
@@ -166,7 +177,7 @@ def _catalog(server: Server, request: Request) -> Response:
     if depth not in ("dataset", "all"):
         raise HapiError(1400, "depth must be 'dataset' or 'all'")
     entries = []
-    for source in hapi_sources(server):
+    for source in listed_sources(server, request):
         entry: dict[str, Any] = {"id": source.id, "title": source.title or source.id}
         if depth == "all":
             entry["info"] = source_info(server, request, source)
@@ -175,11 +186,15 @@ def _catalog(server: Server, request: Request) -> Response:
 
 
 def hapi_sources(server: Server) -> list[Any]:
-    """Sources served through HAPI: flagged ``hapi``, public, local, das2, with a time range."""
+    """Sources served through HAPI: flagged ``hapi``, local, das2, with a time range.
+
+    Protected sources are included; :func:`listed_sources` hides them from
+    requests that may not read them and :func:`dataset_source` checks access.
+    """
     def build() -> list[Any]:
         return [
             source for source in server.site
-            if source.hapi and not source.protected and not source.redirect
+            if source.hapi and not source.redirect
             and not source.hidden and source.output is not None
             and source.output.mime == "das2" and _date_range(source) is not None
         ]
@@ -187,12 +202,35 @@ def hapi_sources(server: Server) -> list[Any]:
     return list(server.memo("hapi-sources", build))
 
 
-def dataset_source(server: Server, request: Request) -> Any:
+def public_sources(server: Server) -> list[Any]:
+    """The HAPI sources anyone may read (no access rules)."""
+    return [source for source in hapi_sources(server) if not source.protected]
+
+
+def listed_sources(server: Server, request: Request) -> list[Any]:
+    """The HAPI sources a catalog shows to ``request``.
+
+    Protected sources appear only for clients an ``IP`` rule or ``allow_from``
+    admits, and for authenticated users a ``USER`` or ``GROUP`` rule names.
+    """
+    visible = catalog_filter(server, request)
+    return [source for source in hapi_sources(server) if visible(source)]
+
+
+def dataset_source(server: Server, request: Request, stop: str | None = None) -> Any:
+    """The source named by ``dataset`` (1406 if none), after its access check.
+
+    ``stop`` (the request's stop time) decides ``AGE`` rules; without it
+    (``/info``) the dataset's start date does, so that metadata of data old
+    enough to be public is public too.  Refusals are 401 or 403.
+    """
     dataset = param(request, "dataset", "id")
     if not dataset:
         raise HapiError(1400, "the 'dataset' parameter is required")
     for source in hapi_sources(server):
         if source.id == dataset:
+            end_time = stop or (_date_range(source) or ("", ""))[0]
+            authorize(server, source, request, end_time)
             return source
     raise HapiError(1406, "unknown dataset id; see /hapi/catalog for the ids")
 
@@ -342,7 +380,7 @@ def landing_page(server: Server, request: Request) -> Response:
         for name in ("about", "capabilities", "catalog"))
     sources = "".join(
         f'<li><a href="{base}/info?dataset={html.escape(s.id)}">{html.escape(s.id)}</a> '
-        f"{html.escape(s.title)}</li>" for s in hapi_sources(server))
+        f"{html.escape(s.title)}</li>" for s in listed_sources(server, request))
     page = (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{html.escape(server.settings.site_title)} HAPI server</title></head><body>\n"

@@ -26,7 +26,7 @@ from dasflex_core.http import (
     hapi_reason,
     hapi_status_document,
 )
-from dasflex_core.protocols import Server, plan_for
+from dasflex_core.protocols import Server, max_request_days, plan_for
 from dasflex_core.protocols.hapi import (
     OUTPUT_FORMATS,
     HapiError,
@@ -65,12 +65,23 @@ def parse_data_request(server: Server, request: Request) -> DataRequest:
     include = request.query.get("include")
     if include not in (None, "", "header"):
         raise HapiError(1410, "include may only be 'header'")
-    source = dataset_source(server, request)
+    source = dataset_source(server, request, stop=_lenient_time(stop_text))
     info = source_info(server, request, source)
     parameters = select_parameters(info, request.query.get("parameters"))
     start, stop = _checked_times(info, start_text, stop_text)
     _check_size(server, start, stop)
+    from dasflex_core.auth import check_span
+
+    check_span(source.id, start.iso(), stop.iso(), max_request_days(server, source))
     return DataRequest(source, info, parameters, start, stop, output, include == "header")
+
+
+def _lenient_time(text: str) -> str:
+    """``text`` as a normalised time for access rules, or "" when it does not parse."""
+    try:
+        return parse_hapi_time(text).iso()
+    except ValueError:
+        return ""
 
 
 def _checked_times(info: Mapping[str, Any], start_text: str,

@@ -56,7 +56,7 @@ _SECONDS_PER_UNIT = {
     "d": 86400.0, "day": 86400.0, "days": 86400.0,
 }
 
-_ACCESS_METHODS = ("AGE", "GROUP", "USER")
+_ACCESS_METHODS = ("AGE", "GROUP", "IP", "USER")
 _AGE_PATTERN = re.compile(r"(?:\d+[ymdh])+")
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9_.@+-]+")
 _CONTACT_PATTERN = re.compile(r"^(?P<name>[^<>]*?)\s*(?:<(?P<email>[^<>]*)>)?$")
@@ -223,7 +223,7 @@ def parse_variable(text: str) -> Variable:
 
 
 def parse_access(text: str, realm: str, contact: str = "") -> Access:
-    """Read ``readAccess``: ``AGE:1y6m | GROUP:name | USER:name`` (any one suffices)."""
+    """Read ``readAccess``: ``AGE:1y6m | GROUP:name | USER:name | IP:cidr,cidr`` (any one suffices)."""
     rules = []
     for term in (part.strip() for part in text.split("|")):
         if not term:
@@ -231,14 +231,43 @@ def parse_access(text: str, realm: str, contact: str = "") -> Access:
         method, sep, value = term.partition(":")
         method, value = method.strip().upper(), value.strip()
         if not sep or method not in _ACCESS_METHODS:
-            raise ValueError(f"bad access term {term!r} (expected AGE:, GROUP: or USER:)")
-        pattern = _AGE_PATTERN if method == "AGE" else _NAME_PATTERN
-        if not pattern.fullmatch(value):
+            raise ValueError(f"bad access term {term!r} (expected AGE:, GROUP:, IP: or USER:)")
+        if method == "IP":
+            value = parse_networks(value)
+        elif not (_AGE_PATTERN if method == "AGE" else _NAME_PATTERN).fullmatch(value):
             raise ValueError(f"bad {method} value {value!r} in access term {term!r}")
         rules.append(AccessRule(method, value))
     if not rules:
         raise ValueError("readAccess holds no access terms")
     return Access(tuple(rules), realm, text.strip(), contact)
+
+
+def parse_networks(text: str) -> str:
+    """Check a comma-separated CIDR list (``10.0.0.0/8,2001:db8::/32``); return it normalised."""
+    import ipaddress
+
+    ranges = [part.strip() for part in text.split(",") if part.strip()]
+    if not ranges:
+        raise ValueError("IP: needs at least one address range, e.g. IP:10.0.0.0/8")
+    for item in ranges:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"bad IP range {item!r} (expected CIDR, e.g. 192.168.0.0/16)") from None
+    return ",".join(ranges)
+
+
+def parse_max_days(text: str | float) -> float:
+    """Read ``maxRequestDays``: a positive number of days."""
+    import math
+
+    try:
+        days = float(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number of days, not {text!r}") from None
+    if not math.isfinite(days) or days <= 0:
+        raise ValueError(f"must be a positive number of days, not {text!r}")
+    return days
 
 
 def parse_duration(text: str) -> float:

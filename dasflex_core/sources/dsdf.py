@@ -66,7 +66,7 @@ INTERNAL_KEYS = frozenset({
     "reader", "reducer", "cachereader", "readercmd", "reducercmd", "coveragereducer",
     "readertrans", "compressor", "substitutions", "readaccess", "groupaccess",
     "cachelevel", "subsource", "hascoverage", "paramvalinfo", "examplequery",
-    "dropparams", "hapi", "localid",
+    "dropparams", "hapi", "localid", "maxrequestdays",
 })
 
 #: Keys the converter understands (lower case); others pass through to das2.d2t.
@@ -421,6 +421,11 @@ def _access(document: DsdfDocument, source_id: str) -> Access | None:
     return _parsed(document, entry, lambda t: common.parse_access(t, realm))
 
 
+def _max_request_days(document: DsdfDocument) -> float:
+    entry = document.get("maxRequestDays")
+    return 0.0 if entry is None else _parsed(document, entry, common.parse_max_days)
+
+
 def _cache_levels(document: DsdfDocument) -> tuple[CacheLevel, ...]:
     return tuple(_parsed(document, e, partial(common.parse_cache_level, e.index or ""))
                  for e in document.items("cacheLevel"))
@@ -493,6 +498,7 @@ def to_source(document: DsdfDocument, source_id: str) -> SourceDef:
         sub_sources=_sub_sources(document),
         das2_properties=_das2_properties(document),
         definition_format="dsdf",
+        max_request_days=_max_request_days(document),
     )
 
 

@@ -212,11 +212,17 @@ class _Converter:
 
     def access(self) -> Access | None:
         spec = self.document.get("access")
-        if spec is None:
+        if spec is None or "readAccess" not in spec:
             return None
         realm = spec.get("realm") or self.source_id
         return self.parsed("access.readAccess",
                            lambda: common.parse_access(spec["readAccess"], realm, spec.get("contact", "")))
+
+    def max_request_days(self) -> float:
+        days = self.document.get("access", {}).get("maxRequestDays")
+        if days is None:
+            return 0.0
+        return self.parsed("access.maxRequestDays", lambda: common.parse_max_days(days))
 
     def examples(self) -> tuple[Example, ...]:
         return tuple(Example(e["label"], MappingProxyType(dict(e["settings"])))
@@ -244,6 +250,7 @@ class _Converter:
             data=tuple(Variable(v["name"], v.get("title", ""), v.get("units", ""))
                        for v in doc.get("data", ())),
             access=self.access(),
+            max_request_days=self.max_request_days(),
             cache_levels=tuple(
                 self.parsed(f"cacheLevels.{i}", partial(common.parse_cache_level, f"{i:02d}", text))
                 for i, text in enumerate(doc.get("cacheLevels", ()))),

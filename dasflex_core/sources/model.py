@@ -203,7 +203,7 @@ class Example:
 
 @dataclass(frozen=True, slots=True)
 class AccessRule:
-    """One ``readAccess`` term: ``AGE:1y6m``, ``GROUP:name`` or ``USER:name``."""
+    """One ``readAccess`` term: ``AGE:1y6m``, ``GROUP:name``, ``USER:name`` or ``IP:cidr,cidr``."""
 
     method: str
     value: str
@@ -303,6 +303,8 @@ class SourceDef:
     das2_properties: tuple[tuple[str, str], ...] = ()
     definition_format: str = "dsdf"
     interface: Mapping[str, Any] | None = None
+    #: Longest time range one request may ask for, in days (0: the server's limit).
+    max_request_days: float = 0.0
 
     @property
     def reader(self) -> CommandDef | None:

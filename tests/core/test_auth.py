@@ -225,3 +225,13 @@ def test_no_account_ships_by_default() -> None:
     assert Settings.__dataclass_fields__["users_file"].default is None
     shipped = [p for p in (root / "examples").rglob("*") if p.name in ("passwd", "group", "users")]
     assert shipped == []
+
+
+def test_admits_user_names_only_user_and_group_rules(accounts: auth.Accounts) -> None:
+    source = protected(AccessRule("USER", "ann"), AccessRule("GROUP", "team"),
+                       AccessRule("AGE", "1y"), AccessRule("IP", "10.0.0.0/8"))
+    assert auth.admits_user(source, "ann", accounts)
+    assert auth.admits_user(source, "bob", accounts)  # via the group
+    assert not auth.admits_user(source, "eve", accounts)
+    assert not auth.admits_user(protected(AccessRule("IP", "10.0.0.0/8")), "ann", accounts)
+    assert not auth.admits_user(SourceDef("P/Q", "t", "/x"), "ann", accounts)

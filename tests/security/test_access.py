@@ -84,6 +84,7 @@ def test_websocket(identity: str, server: Any) -> None:
 
 @pytest.mark.parametrize("identity", ("anonymous", "member"))
 def test_hapi_never_serves_it(identity: str, flask_app: Any, recorder: Recorder) -> None:
+    """Examples/Auth is not flagged ``hapi``; protected HAPI datasets: test_access_wiring.py."""
     headers = IDENTITIES[identity][0]
     with flask_app.test_client() as client:
         catalog = client.get("/hapi/catalog", headers=headers).get_json()
