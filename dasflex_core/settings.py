@@ -67,6 +67,7 @@ class Settings:
     request_log_max_bytes: float = _setting(52428800.0, "rotate the request log at this size")
     request_log_backups: float = _setting(5.0, "rotated request logs kept")
     metrics_dir: Path | None = _setting(None, "directory where workers share /metrics counters")
+    admin_group: str = _setting("admin", "group whose members may read /admin/log and /admin/usage")
 
 
 def setting_names() -> tuple[str, ...]:

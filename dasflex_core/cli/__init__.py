@@ -22,6 +22,8 @@ SUBCOMMAND_MODULES = (
     "ws_cmd",
     "passwd_cmd",
     "verify_cmd",
+    "coverage_cmd",
+    "import_cmd",
 )
 
 

@@ -63,6 +63,11 @@ def write_once_buffer(size: int) -> WriteOnceBuffer:
     return np.empty(size, dtype=np.uint8).view(WriteOnceBuffer)
 
 
+def write_once_view(size: int) -> memoryview:
+    """A writable byte view of a new :func:`write_once_buffer` (``view.obj`` is the buffer)."""
+    return write_once_buffer(size).data.cast("B")
+
+
 def _adopt(chunk: bytes | bytearray | memoryview) -> Chunk:
     """``chunk`` itself when its bytes cannot change later, else an immutable copy."""
     if isinstance(chunk, bytes):

@@ -15,6 +15,9 @@ path                                           handler
 ``/source/``, ``/source/<dir>/``               directory listing
 ``/source/<id>.html``                          request form (or a directory page)
 ``/verify`` (GET, HEAD, POST)                  stream validation form and report
+``/admin/log``, ``/admin/log/<n>``,            request log and usage (administrators)
+``/admin/usage``
+``/source/<id>/coverage.png``                  where a source has data (PNG)
 ``/source/...`` (other), ``/catalog.json``,    catalog files
 ``/root.json``, ``/nodes.csv``
 =============================================  ===================================
@@ -35,7 +38,7 @@ from dasflex_core.http import (
     json_response,
     read_body,
 )
-from dasflex_core.protocols import Server, das3, hapi, html, legacy, verify
+from dasflex_core.protocols import Server, admin, das3, hapi, html, legacy, verify
 
 #: Top-level catalog files.
 TOP_FILES = ("catalog.json", "root.json", "nodes.csv")
@@ -80,6 +83,8 @@ def dispatch(server: Server, request: Request) -> Response:
         return legacy.handle(server, replace(request, query=Query((("server", keyword),))))
     if path == "/hapi" or path.startswith("/hapi/"):
         return _hapi(server, request, path[len("/hapi"):])
+    if admin.is_admin_path(path):
+        return admin.handle(server, request)
     if path.startswith("/source/"):
         return _source(server, request, path[len("/source/"):])
     if path.lstrip("/") in TOP_FILES:
@@ -94,6 +99,8 @@ def _hapi(server: Server, request: Request, endpoint: str) -> Response:
 
 
 def _source(server: Server, request: Request, rest: str) -> Response:
+    if rest.endswith("/coverage.png"):
+        return admin.coverage_plot(server, request, rest[: -len("/coverage.png")])
     data = das3.split_data_path(rest)
     if data is not None:
         return das3.handle_data(server, request, *data)

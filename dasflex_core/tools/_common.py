@@ -220,7 +220,7 @@ def read_views(
     input is copied once, by the kernel.  For consumers that only feed a
     ``Das2Reader`` (other code may want :func:`read_chunks`' ``bytes``).
     """
-    from dasflex_core.codecs.das2_reader import write_once_buffer
+    from dasflex_core.codecs.das2_reader import write_once_view
 
     stream = source if source is not None else binary_stdin()
     readinto = getattr(stream, "readinto1", None) or getattr(stream, "readinto", None)
@@ -231,11 +231,11 @@ def read_views(
     if descriptor is not None:
         widen_pipe(descriptor)
     size = max(buffer_bytes, chunk_bytes)
-    view = memoryview(write_once_buffer(size)).cast("B")
+    view = write_once_view(size)
     filled = 0
     while True:
         if size - filled < chunk_bytes:
-            view = memoryview(write_once_buffer(size)).cast("B")
+            view = write_once_view(size)
             filled = 0
         start = filled
         stop = start + chunk_bytes

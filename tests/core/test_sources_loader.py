@@ -15,7 +15,8 @@ from dasflex_core.sources.model import Site
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 EXAMPLE_SITE = PROJECT_DIR / "examples" / "site"
-EXAMPLE_IDS = ["Examples/Auth", "Examples/Params", "Examples/Random", "Examples/Realtime",
+EXAMPLE_IDS = ["Examples/Auth", "Examples/Daily", "Examples/Das3Native", "Examples/Params",
+               "Examples/Random", "Examples/Realtime",
                "Examples/Spectra", "Examples/Waveform"]
 
 GOOD_DSDF = "description = 'Good'\nreader = 'r'\ndas2Stream = 1\n"
@@ -117,7 +118,7 @@ def test_missing_site_directory(tmp_path):
 def test_check_command_on_the_examples(capsys):
     assert main(["check", "--site", str(EXAMPLE_SITE)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("OK: 6 sources, 1 directories")
+    assert out.startswith(f"OK: {len(EXAMPLE_IDS)} sources, 1 directories")
 
 
 def test_check_command_on_a_broken_site(tmp_path, capsys):
@@ -136,4 +137,4 @@ def test_check_command_defaults_to_the_bundled_examples():
     done = subprocess.run([sys.executable, "-m", "dasflex_core", "check"], capture_output=True,
                           text=True, timeout=60, cwd="/", env={"PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
-    assert "OK: 6 sources" in done.stdout
+    assert f"OK: {len(EXAMPLE_IDS)} sources" in done.stdout

@@ -1,0 +1,316 @@
+"""Administrator pages (request log viewer, usage) and the coverage plot of a source.
+
+``/admin/log`` lists recent requests of the configured request log, filtered
+by source, status, client and text; ``/admin/log/<n>`` shows record ``n``
+(its index in the log, oldest first) with its pipeline and each stage's
+stderr; ``/admin/usage`` gives requests, bytes and distinct clients per
+source per day.  Only members of the ``admin_group`` setting may read them:
+others get 401 (with a Basic challenge) or 403.  The pages only read the
+configured log: no request value ever names a file, and everything shown is
+HTML-escaped.
+
+``/source/<id>/coverage.png?from=T&to=T`` draws where a source has data
+(:mod:`dasflex_core.coverage`) over a bounded range.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Mapping
+from html import escape
+from typing import Any
+from urllib.parse import urlencode
+
+from dasflex_core.errors import (
+    DasFlexError,
+    ForbiddenError,
+    NotFoundError,
+    QueryError,
+    TooLargeError,
+    UnauthorizedError,
+)
+from dasflex_core.http import MIME_HTML, Request, Response, error_response, text_response
+from dasflex_core.protocols import Server, accounts, check_access
+
+__all__ = ["COVERAGE_MAX_DAYS", "coverage_plot", "handle", "is_admin_path", "require_admin"]
+
+#: Realm of the administrator pages' Basic challenge.
+ADMIN_REALM = "dasflex administration"
+#: Rows listed by default, and at most, on the log page.
+DEFAULT_ROWS = 100
+MAX_ROWS = 1000
+#: Longest range a coverage plot may span, in days.
+COVERAGE_MAX_DAYS = 366.0
+#: Size of the coverage plot in pixels.
+COVERAGE_SIZE = (640, 90)
+#: Filter keys of the log page.
+FILTER_KEYS = ("source", "status", "client", "text")
+
+_STYLE = ("body{font-family:sans-serif;margin:2em}td,th{padding:0.15em 0.6em;text-align:left;"
+          "vertical-align:top}pre{background:#f4f4f4;padding:0.5em;white-space:pre-wrap}")
+
+
+def is_admin_path(path: str) -> bool:
+    """True for ``/admin`` and the paths below it."""
+    return path == "/admin" or path.startswith("/admin/")
+
+
+def handle(server: Server, request: Request) -> Response:
+    """Answer an ``/admin/...`` request (administrators only)."""
+    try:
+        require_admin(server, request)
+        path = request.path.rstrip("/")
+        if path in ("/admin", "/admin/log"):
+            return _log_page(server, request)
+        if path == "/admin/usage":
+            return _usage_page(server, request)
+        if path.startswith("/admin/log/"):
+            return _record_page(server, request, path[len("/admin/log/"):])
+        raise NotFoundError("no such administration page")
+    except Exception as error:  # noqa: BLE001 - mapped to a response once, here
+        return error_response(error, "html")
+
+
+def require_admin(server: Server, request: Request) -> str:
+    """The verified administrator's name; 401 without valid credentials, 403 for others."""
+    from dasflex_core import auth
+
+    credentials = auth.parse_basic(request.header("authorization"))
+    known = accounts(server)
+    if credentials is None or not known.verify(*credentials):
+        raise UnauthorizedError("the administration pages need a user name and password",
+                                ADMIN_REALM)
+    user = credentials[0]
+    group = str(getattr(server.settings, "admin_group", "admin") or "admin")
+    if not known.in_group(user, group):
+        raise ForbiddenError(f"user '{user}' is not an administrator")
+    return user
+
+
+# --------------------------------------------------------------------------- log records
+
+
+def _records(server: Server) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(index, record) of the configured request log and its rotated files, oldest first."""
+    from dasflex_core.requestlog import RequestLog, read_records
+
+    settings = server.settings
+    path = getattr(settings, "request_log", None)
+    if not path:
+        return iter(())
+    log = RequestLog(path, backups=int(getattr(settings, "request_log_backups", 5)))
+    return enumerate(read_records(log.files()))
+
+
+def _filters(request: Request) -> dict[str, str]:
+    return {key: (request.query.get(key) or "").strip() for key in FILTER_KEYS}
+
+
+def _matches(record: Mapping[str, Any], filters: Mapping[str, str]) -> bool:
+    source = filters["source"].lower()
+    if source and source not in str(record.get("source") or "").lower():
+        return False
+    if filters["status"] and not _status_matches(record.get("status"), filters["status"]):
+        return False
+    if filters["client"] and not str(record.get("client") or "").startswith(filters["client"]):
+        return False
+    text = filters["text"].lower()
+    if text:
+        haystack = " ".join(str(record.get(key) or "") for key in
+                            ("path", "query", "user", "error", "source")).lower()
+        return text in haystack
+    return True
+
+
+def _status_matches(status: Any, wanted: str) -> bool:
+    """``wanted`` is a status (``404``) or a class (``4xx``)."""
+    text = str(status or 0)
+    wanted = wanted.lower()
+    if len(wanted) == 3 and wanted.endswith("xx"):
+        return text[:1] == wanted[0]
+    return text == wanted
+
+
+def _row_count(request: Request) -> int:
+    text = request.query.get("rows") or str(DEFAULT_ROWS)
+    try:
+        rows = int(text)
+    except ValueError:
+        raise QueryError(f"rows must be a whole number, not '{text[:40]}'") from None
+    return max(1, min(rows, MAX_ROWS))
+
+
+def _log_page(server: Server, request: Request) -> Response:
+    filters = _filters(request)
+    rows = _row_count(request)
+    recent: deque[tuple[int, dict[str, Any]]] = deque(maxlen=rows)
+    total = 0
+    for index, record in _records(server):
+        total += 1
+        if _matches(record, filters):
+            recent.append((index, record))
+    body = [_filter_form(filters, rows), f"<p>{total} records in the log; "
+            f"showing the {len(recent)} most recent that match, newest first. "
+            '<a href="usage">Usage per day</a></p>']
+    header = "".join(f"<th>{name}</th>" for name in
+                     ("#", "time", "client", "user", "source", "status", "bytes", "seconds",
+                      "request"))
+    lines = "".join(_log_row(index, record) for index, record in reversed(recent))
+    body.append(f"<table><tr>{header}</tr>{lines}</table>")
+    return _page("Request log", "\n".join(body))
+
+
+def _filter_form(filters: Mapping[str, str], rows: int) -> str:
+    fields = "".join(
+        f'<label>{key} <input name="{key}" value="{escape(value)}" size="12"></label> '
+        for key, value in filters.items())
+    return (f'<form method="get" action="log">{fields}'
+            f'<label>rows <input name="rows" value="{rows}" size="5"></label> '
+            '<button type="submit">Filter</button></form>')
+
+
+def _log_row(index: int, record: Mapping[str, Any]) -> str:
+    request_text = str(record.get("path") or "")
+    if record.get("query"):
+        request_text += "?" + str(record.get("query"))
+    cells = (
+        f'<a href="log/{index}">{index}</a>',
+        escape(str(record.get("time") or "")),
+        escape(str(record.get("client") or "")),
+        escape(str(record.get("user") or "")),
+        escape(str(record.get("source") or "")),
+        escape(str(record.get("status") or "")),
+        escape(str(record.get("bytes") or 0)),
+        escape(str(record.get("duration") or "")),
+        escape(_shorten(request_text, 120)),
+    )
+    return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _record_page(server: Server, request: Request, number: str) -> Response:
+    if not number.isdigit() or len(number) > 12:
+        raise NotFoundError("records are addressed by their number in the log")
+    wanted = int(number)
+    for index, record in _records(server):
+        if index == wanted:
+            return _page(f"Request {index}", _record_body(record))
+    raise NotFoundError(f"no record {wanted} in the request log")
+
+
+def _record_body(record: Mapping[str, Any]) -> str:
+    keys = ("time", "client", "user", "method", "path", "query", "protocol", "source",
+            "status", "bytes", "duration", "first_byte", "error")
+    rows = "".join(f"<tr><th>{key}</th><td>{escape(str(record.get(key, '')))}</td></tr>"
+                   for key in keys if key in record)
+    parts = ['<p><a href="../log">Back to the log</a></p>', f"<table>{rows}</table>"]
+    pipeline = record.get("pipeline")
+    if isinstance(pipeline, Mapping):
+        commands = ", ".join(str(name) for name in pipeline.get("commands") or ())
+        parts.append(f"<h2>Pipeline</h2><p>commands: {escape(commands)}; output: "
+                     f"{escape(str(pipeline.get('output') or ''))}</p>")
+        argvs = "".join(f"<li><code>{escape(_argv_text(argv))}</code></li>"
+                        for argv in pipeline.get("stages") or ())
+        parts.append(f"<ol>{argvs}</ol>")
+    for number, stage in enumerate(record.get("stages") or (), start=1):
+        parts.append(_stage_section(number, stage))
+    return "\n".join(parts)
+
+
+def _argv_text(argv: Any) -> str:
+    if isinstance(argv, list | tuple):
+        import shlex
+
+        return shlex.join(str(token) for token in argv)
+    return str(argv)
+
+
+def _stage_section(number: int, stage: Any) -> str:
+    if not isinstance(stage, Mapping):
+        return ""
+    status = escape(str(stage.get("exit_status")))
+    size = escape(str(stage.get("stderr_bytes", "")))
+    return (f"<h3>Stage {number}: exit status {status}</h3>"
+            f"<p><code>{escape(_argv_text(stage.get('argv') or ''))}</code></p>"
+            f"<p>stderr ({size} bytes):</p><pre>{escape(str(stage.get('stderr') or ''))}</pre>")
+
+
+def _usage_page(server: Server, request: Request) -> Response:
+    from dasflex_core.metrics import usage_by_day
+
+    usage = usage_by_day(record for _, record in _records(server))
+    header = "".join(f"<th>{name}</th>" for name in
+                     ("day", "source", "requests", "bytes", "distinct clients"))
+    lines = "".join(
+        f"<tr><td>{escape(item.day)}</td><td>{escape(item.source or '(none)')}</td>"
+        f"<td>{item.requests}</td><td>{item.bytes}</td><td>{item.clients}</td></tr>"
+        for item in reversed(usage))
+    body = (f'<p><a href="log">Request log</a></p><table><tr>{header}</tr>{lines}</table>')
+    return _page("Usage per day", body)
+
+
+def _page(title: str, body: str) -> Response:
+    text = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{escape(title)}</title><style>{_STYLE}</style></head>\n"
+            f"<body><h1>{escape(title)}</h1>\n{body}\n</body></html>\n")
+    return text_response(text, mime=MIME_HTML, extra=[("Cache-Control", "no-store")])
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+def coverage_link(source: Any, base: str) -> str | None:
+    """The coverage plot URL of ``source`` over its default range, if it has one."""
+    from dasflex_core.coverage import default_range
+
+    if source.reader is None or source.redirect:
+        return None
+    span = default_range(source)
+    if span is None or not _within_limit(*span):
+        return None
+    query = urlencode({"from": span[0], "to": span[1]})
+    return f"{base}/source/{source.id.lower()}/coverage.png?{query}"
+
+
+def _within_limit(begin: str, end: str) -> bool:
+    try:
+        return 0 <= _span_days(begin, end) <= COVERAGE_MAX_DAYS
+    except (DasFlexError, ValueError, OverflowError):
+        return False
+
+
+def _span_days(begin: str, end: str) -> float:
+    """Days from ``begin`` to ``end``; :class:`~dasflex_core.errors.TimeError` for bad times."""
+    from dasflex_core.dastime import parse_us2000
+
+    return float(parse_us2000(end) - parse_us2000(begin)) / 86400e6
+
+
+def coverage_plot(server: Server, request: Request, source_path: str) -> Response:
+    """``/source/<id>/coverage.png?from=T&to=T``: where the source has data, as a PNG."""
+    try:
+        from dasflex_core.coverage import compute_coverage, coverage_png, default_range
+
+        source = server.source(source_path)
+        span = default_range(source)
+        begin = request.query.get("from") or (span[0] if span else None)
+        end = request.query.get("to") or (span[1] if span else None)
+        if not begin or not end:
+            raise QueryError("give the range as from=TIME&to=TIME")
+        check_access(server, source, request, end_time=end, begin_time=begin)
+        days = _span_days(begin, end)
+        if days < 0:
+            raise QueryError(f"to={end} is before from={begin}")
+        if days > COVERAGE_MAX_DAYS:
+            raise TooLargeError(f"a coverage plot spans 0 to {COVERAGE_MAX_DAYS:g} days")
+        if request.is_head:
+            return Response(200, [("Content-Type", "image/png")], b"")
+        result = compute_coverage(source, begin, end, timeout=server.settings.total_timeout)
+        image = coverage_png(result, *COVERAGE_SIZE)
+        return Response(200, [("Content-Type", "image/png"), ("Content-Length", str(len(image))),
+                              ("Cache-Control", "max-age=3600")], image)
+    except Exception as error:  # noqa: BLE001 - mapped to a response once, here
+        return error_response(error, "text")
