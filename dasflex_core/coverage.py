@@ -75,6 +75,15 @@ def _iso(us2000: float) -> str:
     return str(format_iso(from_us2000(float(us2000))))
 
 
+def _iso_array(us2000: np.ndarray) -> list[str]:
+    """ISO times (milliseconds) of many us2000 values at once (us2000 has no leap seconds)."""
+    import numpy as np
+
+    epoch = np.datetime64("2000-01-01T00:00:00", "us")
+    moments = epoch + np.round(np.asarray(us2000, dtype=np.float64)).astype("timedelta64[us]")
+    return [str(text) for text in np.datetime_as_string(moments, unit="ms")]
+
+
 def default_bin_seconds(span_seconds: float) -> float:
     """A round bin width giving about :data:`DEFAULT_BINS` bins (at least 1 s)."""
     for width in (1, 10, 60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 86400):
@@ -183,9 +192,10 @@ def _result(empty: Coverage, centers: np.ndarray, counts: np.ndarray,
     breaks = np.flatnonzero(starts[1:] > stops[:-1] + 0.5) + 1
     first = np.concatenate(([0], breaks))
     last = np.concatenate((breaks - 1, [len(starts) - 1]))
-    intervals = tuple(
-        (_iso(max(starts[a], low)), _iso(min(stops[b], high))) for a, b in zip(first, last, strict=True))
-    bins = tuple((_iso(s), int(c)) for s, c in zip(starts, counts[full], strict=True))
+    begins = _iso_array(np.maximum(starts[first], low))
+    ends = _iso_array(np.minimum(stops[last], high))
+    intervals = tuple(zip(begins, ends, strict=True))
+    bins = tuple(zip(_iso_array(starts), counts[full].astype(int).tolist(), strict=True))
     return Coverage(empty.source_id, empty.begin, empty.end, empty.bin_seconds, intervals, bins)
 
 

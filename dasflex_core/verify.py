@@ -25,8 +25,8 @@ __all__ = ["DAS_OUTPUTS", "HAPI_OUTPUTS", "Check", "format_table", "verify_site"
 
 #: The das outputs every source advertises, with the query keys selecting them.
 DAS_OUTPUTS: Mapping[str, Mapping[str, str]] = {
-    "das2-binary": {},
-    "das2-text": {"format.serial": "text"},
+    "das2-binary": {"format.version": "2"},
+    "das2-text": {"format.version": "2", "format.serial": "text"},
     "das3-binary": {"format.version": "3"},
     "das3-text": {"format.version": "3", "format.serial": "text"},
     "csv": {"format.type": "csv"},

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dasflex_core.coverage import Coverage
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _coverage(args: argparse.Namespace) -> object:
+def _coverage(args: argparse.Namespace) -> Coverage:
     from dasflex_core.coverage import compute_coverage
     from dasflex_core.errors import DefinitionError, NotFoundError, QueryError
     from dasflex_core.sources.loader import load_site

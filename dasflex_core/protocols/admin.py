@@ -2,7 +2,7 @@
 
 ``/admin/log`` lists recent requests of the configured request log, filtered
 by source, status, client and text; ``/admin/log/<n>`` shows record ``n``
-(its index in the log, oldest first) with its pipeline and each stage's
+(its line number in the log and its rotated files, oldest first) with its pipeline and each stage's
 stderr; ``/admin/usage`` gives requests, bytes and distinct clients per
 source per day.  Only members of the ``admin_group`` setting may read them:
 others get 401 (with a Basic challenge) or 403.  The pages only read the
@@ -15,9 +15,10 @@ HTML-escaped.
 
 from __future__ import annotations
 
-from collections import deque
+import json
 from collections.abc import Iterator, Mapping
 from html import escape
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -90,16 +91,62 @@ def require_admin(server: Server, request: Request) -> str:
 # --------------------------------------------------------------------------- log records
 
 
-def _records(server: Server) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(index, record) of the configured request log and its rotated files, oldest first."""
-    from dasflex_core.requestlog import RequestLog, read_records
+def _log_files(server: Server) -> list[Path]:
+    """The configured request log and its rotated files, oldest first."""
+    from dasflex_core.requestlog import RequestLog
 
     settings = server.settings
     path = getattr(settings, "request_log", None)
     if not path:
-        return iter(())
-    log = RequestLog(path, backups=int(getattr(settings, "request_log_backups", 5)))
-    return enumerate(read_records(log.files()))
+        return []
+    return RequestLog(path, backups=int(getattr(settings, "request_log_backups", 5))).files()
+
+
+def _records(server: Server) -> Iterator[dict[str, Any]]:
+    """Every record of the log, oldest first (for the usage page)."""
+    from dasflex_core.requestlog import read_records
+
+    return read_records(_log_files(server))
+
+
+def _file_lines(path: Path) -> list[bytes]:
+    try:
+        return path.read_bytes().splitlines()
+    except OSError:  # rotated away between listing and reading
+        return []
+
+
+def _parse(line: bytes) -> dict[str, Any] | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _newest_first(server: Server) -> tuple[int, Iterator[tuple[int, bytes]]]:
+    """The number of lines in the log, and (line number, line) from the newest."""
+    files = [_file_lines(path) for path in _log_files(server)]
+    total = sum(len(lines) for lines in files)
+
+    def lines() -> Iterator[tuple[int, bytes]]:
+        end = total
+        for file_lines in reversed(files):
+            end -= len(file_lines)
+            for offset in range(len(file_lines) - 1, -1, -1):
+                yield end + offset, file_lines[offset]
+
+    return total, lines()
+
+
+def _raw_needles(filters: Mapping[str, str]) -> list[bytes]:
+    """Lower-case bytes a matching line must hold (values JSON writes unescaped only)."""
+    needles = []
+    for key in ("source", "client", "text"):
+        value = filters[key]
+        if value and value.isascii() and value.isprintable() and not set(value) & {'"', "\\"}:
+            needles.append(value.lower().encode("ascii"))
+    return needles
 
 
 def _filters(request: Request) -> dict[str, str]:
@@ -143,20 +190,25 @@ def _row_count(request: Request) -> int:
 def _log_page(server: Server, request: Request) -> Response:
     filters = _filters(request)
     rows = _row_count(request)
-    recent: deque[tuple[int, dict[str, Any]]] = deque(maxlen=rows)
-    total = 0
-    for index, record in _records(server):
-        total += 1
-        if _matches(record, filters):
-            recent.append((index, record))
-    body = [_filter_form(filters, rows), f"<p>{total} records in the log; "
-            f"showing the {len(recent)} most recent that match, newest first. "
+    needles = _raw_needles(filters)
+    total, lines = _newest_first(server)
+    shown: list[tuple[int, dict[str, Any]]] = []
+    for index, line in lines:
+        if needles and not all(needle in line.lower() for needle in needles):
+            continue
+        record = _parse(line)
+        if record is not None and _matches(record, filters):
+            shown.append((index, record))
+            if len(shown) >= rows:
+                break
+    body = [_filter_form(filters, rows), f"<p>{total} lines in the log; "
+            f"showing the {len(shown)} most recent records that match, newest first. "
             '<a href="usage">Usage per day</a></p>']
     header = "".join(f"<th>{name}</th>" for name in
                      ("#", "time", "client", "user", "source", "status", "bytes", "seconds",
                       "request"))
-    lines = "".join(_log_row(index, record) for index, record in reversed(recent))
-    body.append(f"<table><tr>{header}</tr>{lines}</table>")
+    table = "".join(_log_row(index, record) for index, record in shown)
+    body.append(f"<table><tr>{header}</tr>{table}</table>")
     return _page("Request log", "\n".join(body))
 
 
@@ -195,9 +247,15 @@ def _record_page(server: Server, request: Request, number: str) -> Response:
     if not number.isdigit() or len(number) > 12:
         raise NotFoundError("records are addressed by their number in the log")
     wanted = int(number)
-    for index, record in _records(server):
-        if index == wanted:
-            return _page(f"Request {index}", _record_body(record))
+    first = 0
+    for path in _log_files(server):
+        lines = _file_lines(path)
+        if wanted < first + len(lines):
+            record = _parse(lines[wanted - first])
+            if record is None:
+                break
+            return _page(f"Request {wanted}", _record_body(record))
+        first += len(lines)
     raise NotFoundError(f"no record {wanted} in the request log")
 
 
@@ -241,7 +299,7 @@ def _stage_section(number: int, stage: Any) -> str:
 def _usage_page(server: Server, request: Request) -> Response:
     from dasflex_core.metrics import usage_by_day
 
-    usage = usage_by_day(record for _, record in _records(server))
+    usage = usage_by_day(_records(server))
     header = "".join(f"<th>{name}</th>" for name in
                      ("day", "source", "requests", "bytes", "distinct clients"))
     lines = "".join(

@@ -157,6 +157,7 @@ def form(server: Server, request: Request, source_path: str) -> Response:
         if source.protected:
             parts.append("<p><strong>This source needs a user name and password.</strong></p>")
         parts.append(_preview(source, action))
+        parts.append(_coverage(server, request, source))
         parts.append(_examples(source, action))
         fields = "".join(_param_field(param) for param in source.params)
         parts.append(
@@ -188,6 +189,17 @@ def _preview(source: Any, action: str) -> str:
     return (f'<figure><img src="{escape(url)}" alt="quick look: {label}" loading="lazy" '
             f'width="{PREVIEW_SIZE[0]}" height="{PREVIEW_SIZE[1]}">'
             f"<figcaption>Quick look: {label}</figcaption></figure>")
+
+
+def _coverage(server: Server, request: Request, source: Any) -> str:
+    from dasflex_core.protocols.admin import COVERAGE_SIZE, coverage_link
+
+    url = coverage_link(source, server.base_url(request))
+    if url is None:
+        return ""
+    return (f'<figure><img src="{escape(url)}" alt="data coverage" loading="lazy" '
+            f'width="{COVERAGE_SIZE[0]}" height="{COVERAGE_SIZE[1]}">'
+            "<figcaption>Where this source has data</figcaption></figure>")
 
 
 def _examples(source: Any, action: str) -> str:

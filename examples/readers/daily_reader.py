@@ -58,7 +58,7 @@ def read_range(begin, end):
     parts = [read_day(path) for path in day_files(begin, end)]
     if not parts:
         return np.empty(0), np.empty(0, np.float32), np.empty(0, np.float32)
-    times, temperature, pressure = (np.concatenate(column) for column in zip(*parts))
+    times, temperature, pressure = (np.concatenate(column) for column in zip(*parts, strict=True))
     keep = (times >= begin) & (times < end)
     return times[keep], temperature[keep], pressure[keep]
 

@@ -24,6 +24,8 @@ from dasflex_core.sources.model import Site
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 EXAMPLE_SITE = PROJECT_DIR / "examples" / "site"
 BASE = "https://data.example.org/das"
+#: The bundled example sources, as catalog names (sorted).
+EXAMPLE_NAMES = ("auth", "daily", "das3native", "params", "random", "realtime", "spectra", "waveform")
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +49,7 @@ def text(content: str | bytes) -> str:
 def test_expected_files(files):
     expected = {"das2list.txt", "root.json", "catalog.json", "nodes.csv", "source/examples.json",
                 "source/examples/waveform/flexRT.json", "source/examples/realtime/flexRT.json"}
-    for source in ("auth", "params", "random", "realtime", "spectra", "waveform"):
+    for source in EXAMPLE_NAMES:
         expected |= {f"source/examples/{source}.json", f"source/examples/{source}/flex.json",
                      f"source/examples/{source}/das2py.json", f"source/examples/{source}/das2.d2t"}
     assert set(files) == expected
@@ -208,7 +210,7 @@ def test_catalog_nodes_and_root(files):
     assert root["catalog"]["examples"]["urls"] == [f"{BASE}/source/examples.json"]
     examples = node(files, "source/examples.json")
     assert examples["title"] == "Example data sources bundled with dasflex"
-    assert sorted(examples["catalog"]) == ["auth", "params", "random", "realtime", "spectra", "waveform"]
+    assert sorted(examples["catalog"]) == list(EXAMPLE_NAMES)
     random = examples["catalog"]["random"]
     assert (random["type"], random["name"]) == ("SourceSet", "Random")
     assert random["urls"] == [f"{BASE}/source/examples/random.json"]

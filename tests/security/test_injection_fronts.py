@@ -18,8 +18,8 @@ import pytest
 from tests.security.conftest import Recorder, basic_header, wsgi_get
 from tests.security.payloads import PAYLOADS
 
-EXAMPLE_SOURCES = ("Examples/Auth", "Examples/Params", "Examples/Random", "Examples/Realtime",
-                   "Examples/Spectra", "Examples/Waveform")
+EXAMPLE_SOURCES = ("Examples/Auth", "Examples/Daily", "Examples/Das3Native", "Examples/Params",
+                   "Examples/Random", "Examples/Realtime", "Examples/Spectra", "Examples/Waveform")
 FRONTS = ("legacy", "das3", "cgi", "ws")
 CREDENTIALS = {"Authorization": basic_header("ann", "ann-password")}
 LEGACY_KEYS = ("start_time", "end_time", "resolution", "params", "interval")

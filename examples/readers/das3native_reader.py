@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Example reader writing a das3 (das-basic-stream v3.0) binary stream directly.
 
-Usage: das3_reader.py BEGIN END [OPTIONS]
+Usage: das3native_reader.py BEGIN END [OPTIONS]
 
 Writes at most 2000 records of a synthetic magnetic field vector (Bx, By, Bz
 in nT) and its magnitude on a regular time grid.  Values depend only on each
@@ -57,7 +57,7 @@ def stream_header(begin, end):
     xml = ('\n<stream type="das-basic-stream" version="3.0">\n  <properties>\n'
            '    <p name="title">Synthetic magnetic field (das3 native)</p>\n'
            f'    <p name="xRange" type="datetimeRange">{escape(span)}</p>\n'
-           '    <p name="sourceId">das3_reader.py</p>\n'
+           '    <p name="sourceId">das3native_reader.py</p>\n'
            '  </properties>\n  <frame name="GSE" body="EARTH"/>\n</stream>\n')
     return frame("Sx", "", xml.encode("utf-8"))
 
@@ -78,11 +78,11 @@ def field_values(times):
 
 
 def data_packets(times):
-    """All records as ``|Pd|1|24|`` packets, built with one structured array."""
+    """All records as ``|Pd|1|24|`` packets (8 + 3*4 + 4 bytes each), built with one structured array."""
     vectors, magnitude = field_values(times)
-    prefix = b"|Pd|%d|24|" % DATASET_ID
-    records = np.empty(times.size, dtype=[("tag", f"S{len(prefix)}"), ("time", "<f8"),
-                                          ("b", "<f4", (3,)), ("mag", "<f4")])
+    values = np.dtype([("time", "<f8"), ("b", "<f4", (3,)), ("mag", "<f4")])
+    prefix = b"|Pd|%d|%d|" % (DATASET_ID, values.itemsize)
+    records = np.empty(times.size, dtype=[("tag", f"S{len(prefix)}")] + values.descr)
     records["tag"] = prefix
     records["time"] = times
     records["b"] = vectors
@@ -91,7 +91,7 @@ def data_packets(times):
 
 
 def main(argv):
-    begin, end, _options = das2out.read_range(argv, "das3_reader.py BEGIN END [OPTIONS]")
+    begin, end, _options = das2out.read_range(argv, "das3native_reader.py BEGIN END [OPTIONS]")
     step = das2out.nice_cadence(end - begin, MAX_RECORDS, MIN_CADENCE_US)
     times = das2out.time_grid(begin, end, step)
     out = sys.stdout.buffer
@@ -99,7 +99,7 @@ def main(argv):
     if times.size == 0:
         out.write(no_data(begin, end))
         return
-    out.write(frame("Hx", "%d" % DATASET_ID, DATASET_HEADER.encode("utf-8")))
+    out.write(frame("Hx", str(DATASET_ID), DATASET_HEADER.encode("utf-8")))
     out.write(data_packets(times))
 
 
