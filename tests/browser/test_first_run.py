@@ -1,0 +1,221 @@
+"""First run in a real browser: ``dasflex serve`` on the bundled examples, driven by headless Chromium.
+
+The server is the real command (gunicorn, a free loopback port).  Chromium
+loads the home page, the source listing and every example's request form;
+each form must show a quick-look PNG that the server really answers, and
+the form's action URL must return data.  Chromium is required: CI installs
+it, so a missing browser fails the test rather than skipping it.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urljoin
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
+WINDOW_SIZE = (1200, 1600)
+STARTUP_SECONDS = 60
+BROWSER_SECONDS = 60
+EXAMPLE_SITE = Path(__file__).resolve().parents[2] / "examples" / "site"
+EXAMPLE_USER, EXAMPLE_PASSWORD, EXAMPLE_GROUP = "ann", "first-run-secret", "testgroup"
+
+
+def example_source_names() -> list[str]:
+    """Leaf names of the bundled example sources (one per definition file)."""
+    folder = EXAMPLE_SITE / "Examples"
+    return sorted(path.stem for path in folder.iterdir()
+                  if path.suffix in (".dsdf", ".json") and not path.stem.startswith("_"))
+
+
+def require_chromium() -> None:
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: install it (apt-get install -y chromium); "
+                    "the first-run browser test needs a real browser")
+
+
+@pytest.fixture(scope="module")
+def accounts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment naming a users and a groups file with one member of the example group."""
+    from dasflex_core.protocols.auth import hash_password
+
+    folder = tmp_path_factory.mktemp("accounts")
+    users, groups = folder / "passwd", folder / "group"
+    users.write_text(f"{EXAMPLE_USER}:{hash_password(EXAMPLE_PASSWORD, iterations=1000)}\n")
+    groups.write_text(f"{EXAMPLE_GROUP}: {EXAMPLE_USER}\n")
+    return {"DASFLEX_USERS_FILE": str(users), "DASFLEX_GROUPS_FILE": str(groups)}
+
+
+@pytest.fixture(scope="module")
+def server_url(accounts: dict[str, str]) -> Iterator[str]:
+    """``dasflex serve`` exactly as the README runs it, on a free port; yields its printed URL."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("DASFLEX_")}
+    environment.update(accounts)
+    command = [sys.executable, "-m", "dasflex_core", "serve", "--host", "127.0.0.1", "--port", "0",
+               "--workers", "2"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               env=environment, start_new_session=True)
+    try:
+        yield wait_for_url(process)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        assert process.stdout is not None
+        process.stdout.close()
+
+
+def wait_for_url(process: subprocess.Popen) -> str:
+    """The URL ``dasflex serve`` prints once it listens."""
+    assert process.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if selector.select(timeout=0.5):
+            line = process.stdout.readline()
+            if line.startswith("dasflex serving on http://127.0.0.1:"):
+                return line.split()[-1]
+            if not line and process.poll() is not None:
+                break
+    raise AssertionError("dasflex serve did not print 'dasflex serving on http://127.0.0.1:PORT/'")
+
+
+def chromium(profile: Path, *arguments: str) -> str:
+    """Run headless Chromium with a fresh profile; return its stdout."""
+    require_chromium()
+    command = [str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *arguments]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=BROWSER_SECONDS,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, f"chromium failed: {done.stderr[-1500:]}"
+    return done.stdout
+
+
+def rendered_dom(tmp_path: Path, url: str):
+    """The DOM of ``url`` after load, as Chromium built it (an lxml tree)."""
+    import lxml.html
+
+    profile = tmp_path / f"profile-{len(list(tmp_path.iterdir()))}"
+    profile.mkdir()
+    # Images off: the DOM is what matters here (the server is asked for each
+    # preview directly), and a protected preview would stop headless Chromium
+    # at its password prompt.
+    text = chromium(profile, "--blink-settings=imagesEnabled=false", "--dump-dom", url)
+    assert "<html" in text, f"chromium returned no DOM for {url}"
+    return lxml.html.fromstring(text)
+
+
+def fetch(url: str, *, credentials: tuple[str, str] | None = None) -> tuple[int, str, bytes]:
+    """Status, content type and body of a GET (errors included)."""
+    request = urllib.request.Request(url)
+    if credentials:
+        token = base64.b64encode(":".join(credentials).encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, response.headers.get_content_type(), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get_content_type(), error.read()
+
+
+def form_links(tmp_path: Path, server_url: str) -> dict[str, str]:
+    """Source name -> absolute form URL, found by following links from the home page."""
+    home = rendered_dom(tmp_path, server_url)
+    browse = [urljoin(server_url, href) for href in home.xpath("//a/@href")
+              if href.rstrip("/").endswith("/source")]
+    assert browse, "the home page has no link to the data sources"
+    listing = rendered_dom(tmp_path, browse[0])
+    folders = [urljoin(browse[0], href) for href in listing.xpath("//table//a/@href")]
+    assert folders, "the source listing links to no folder"
+    forms: dict[str, str] = {}
+    for folder in folders:
+        page = rendered_dom(tmp_path, folder)
+        for anchor in page.xpath("//table//a[substring(@href, string-length(@href) - 4) = '.html']"):
+            forms[anchor.text_content().strip()] = urljoin(folder, anchor.get("href"))
+    return forms
+
+
+def assert_screenshot(path: Path, size: tuple[int, int]) -> None:
+    """``path`` is a PNG of ``size`` (width, height) that is not one flat colour."""
+    import matplotlib.image
+
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", "the screenshot is not a PNG"
+    pixels = matplotlib.image.imread(str(path))
+    assert (pixels.shape[1], pixels.shape[0]) == size
+    assert float(pixels[..., :3].std()) > 0.01, "the screenshot is blank"
+
+
+@pytest.fixture(scope="module")
+def forms(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return form_links(tmp_path_factory.mktemp("browse"), server_url)
+
+
+def preview_urls(page) -> list[str]:
+    return [img.get("src") for img in page.xpath("//figure/img[starts-with(@alt, 'quick look')]")]
+
+
+def test_serve_prints_a_loopback_url(server_url):
+    assert server_url.startswith("http://127.0.0.1:") and server_url.endswith("/")
+    status, kind, _ = fetch(server_url)
+    assert (status, kind) == (200, "text/html")
+
+
+def test_home_page_renders_in_chromium(server_url, tmp_path):
+    shot = tmp_path / "home.png"
+    chromium(tmp_path / "profile", f"--screenshot={shot}",
+             f"--window-size={WINDOW_SIZE[0]},{WINDOW_SIZE[1]}", server_url)
+    assert_screenshot(shot, WINDOW_SIZE)
+
+
+def test_every_example_has_a_form_with_a_png_preview(forms, tmp_path):
+    assert sorted(forms) == example_source_names()
+    for name, form_url in forms.items():
+        page = rendered_dom(tmp_path, form_url)
+        previews = preview_urls(page)
+        assert len(previews) == 1, f"{name}: no quick-look image on {form_url}"
+        assert page.xpath("//form[@method='get']/@action"), f"{name}: no request form"
+        credentials = (EXAMPLE_USER, EXAMPLE_PASSWORD) if name == "Auth" else None
+        status, kind, body = fetch(urljoin(form_url, previews[0]), credentials=credentials)
+        assert (status, kind) == (200, "image/png"), f"{name}: preview gave {status} {kind}"
+        assert body[:8] == b"\x89PNG\r\n\x1a\n", f"{name}: preview body is not a PNG"
+
+
+def test_protected_preview_asks_for_a_password(forms, tmp_path):
+    status, _, _ = fetch(urljoin(forms["Auth"], preview_urls(rendered_dom(tmp_path, forms["Auth"]))[0]))
+    assert status == 401
+
+
+def test_form_screenshot_shows_the_preview(server_url, tmp_path):
+    form_url = urljoin(server_url, "source/examples/random.html")
+    shot = tmp_path / "form.png"
+    chromium(tmp_path / "profile", "--virtual-time-budget=10000", f"--screenshot={shot}",
+             f"--window-size={WINDOW_SIZE[0]},{WINDOW_SIZE[1]}", form_url)
+    assert_screenshot(shot, WINDOW_SIZE)
+
+
+def test_form_action_returns_data(server_url, tmp_path):
+    page = rendered_dom(tmp_path, urljoin(server_url, "source/examples/daily.html"))
+    action = page.xpath("//form[@method='get']/@action")[0]
+    example = page.xpath("//h2[text()='Examples']/following-sibling::ul[1]//a/@href")[0]
+    query = example.split("?", 1)[1]
+    status, kind, body = fetch(f"{urljoin(server_url, action)}?{query}&format.type=csv")
+    assert status == 200, body[:300]
+    assert kind == "text/csv"
+    rows = [line for line in body.decode().splitlines() if line and line[0].isdigit()]
+    assert len(rows) > 10, body[:300]
