@@ -16,10 +16,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dasflex_core.errors import QueryError
 from dasflex_core.tools._common import Output, ToolParser, run_tool
+
+if TYPE_CHECKING:
+    from dasflex_core.codecs.events import Event
 
 PROG = "das2_cache_rdr"
 
@@ -245,7 +248,6 @@ class CacheMerger:
     def read_block(self, path: Path) -> None:
         """Stream the in-range records of one block file."""
         from dasflex_core.codecs.das2 import Das2Reader
-        from dasflex_core.codecs.events import DataRun, HeaderDefined, StreamStart
         from dasflex_core.errors import StreamError
 
         self._defined.clear()
@@ -253,18 +255,20 @@ class CacheMerger:
         try:
             with path.open("rb") as block:
                 for chunk in iter(lambda: block.read(1 << 20), b""):
-                    self._handle(reader.feed(chunk), StreamStart, HeaderDefined, DataRun)
-            self._handle(reader.close(), StreamStart, HeaderDefined, DataRun)
+                    self._handle(reader.feed(chunk))
+            self._handle(reader.close())
         except StreamError as exc:
             raise StreamError(f"cache block {path}: {exc}") from None
 
-    def _handle(self, events: list[Any], stream_start: type, header_defined: type, data_run: type) -> None:
+    def _handle(self, events: list[Event]) -> None:
+        from dasflex_core.codecs.events import DataRun, HeaderDefined, StreamStart
+
         for event in events:
-            if isinstance(event, data_run):
+            if isinstance(event, DataRun):
                 self._write_run(event)
-            elif isinstance(event, header_defined):
+            elif isinstance(event, HeaderDefined):
                 self._defined[event.packet_id] = event
-            elif isinstance(event, stream_start) and not self._stream_started:
+            elif isinstance(event, StreamStart) and not self._stream_started:
                 self._writer.write_event(event)
                 self._stream_started = True
 
