@@ -336,13 +336,9 @@ def das2_stream_header() -> bytes:
 
 
 def das2_exception_packet(kind: str, message: str) -> bytes:
-    """A das2 ``[xx]`` exception packet (the codec's encoder when available)."""
-    try:
-        from dasflex_core.codecs.das2 import encode_exception
-    except ImportError:
-        xml = f'<exception type="{html.escape(kind, quote=True)}" message="{html.escape(message, quote=True)}" />\n'
-        data = xml.encode("utf-8")
-        return b"[xx]%06d" % len(data) + data
+    """A das2 ``[xx]`` exception packet."""
+    from dasflex_core.codecs.das2 import encode_exception
+
     return bytes(encode_exception(kind, message))
 
 
@@ -353,13 +349,9 @@ def das3_stream_header() -> bytes:
 
 
 def das3_exception_packet(kind: str, message: str) -> bytes:
-    """A das3 ``|Ex|`` exception packet (the codec's encoder when available)."""
-    try:
-        from dasflex_core.codecs.das3 import encode_exception
-    except ImportError:
-        xml = f'<exception type="{html.escape(kind, quote=True)}">{html.escape(message, quote=False)}</exception>\n'
-        data = xml.encode("utf-8")
-        return b"|Ex||%d|" % len(data) + data
+    """A das3 ``|Ex|`` exception packet."""
+    from dasflex_core.codecs.das3 import encode_exception
+
     return bytes(encode_exception(kind, message))
 
 

@@ -27,7 +27,6 @@ Each stage's exit status and the head of its stderr are kept in
 from __future__ import annotations
 
 import fcntl
-import html
 import os
 import re
 import selectors
@@ -582,23 +581,9 @@ def _unescape(text: str) -> str:
 
 
 def encode_exception(stream_format: str, exception_type: str, message: str) -> bytes:
-    """An in-band exception packet, from the codecs when they are available."""
-    codec_name = "das3" if stream_format == "das3" else "das2"
-    try:
-        codec = __import__(f"dasflex_core.codecs.{codec_name}", fromlist=["encode_exception"])
-        packet = codec.encode_exception(exception_type, message)
-        return packet.encode("utf-8") if isinstance(packet, str) else bytes(packet)
-    except (ImportError, AttributeError):
-        return _fallback_exception(codec_name, exception_type, message)
-
-
-def _fallback_exception(codec_name: str, exception_type: str, message: str) -> bytes:
-    """A minimal exception packet, used until the codec modules exist."""
-    kind = html.escape(exception_type, quote=True)
-    if codec_name == "das3":
-        payload = f'<exception type="{kind}">{html.escape(message, quote=False)}</exception>\n'
-        data = payload.encode("utf-8")
-        return b"|Ex||%d|" % len(data) + data
-    payload = f'<exception type="{kind}" message="{html.escape(message, quote=True)}" />\n'
-    data = payload.encode("utf-8")
-    return b"[xx]%06d" % len(data) + data
+    """An in-band exception packet for a das2 or das3 stream, from the codecs."""
+    if stream_format == "das3":
+        from dasflex_core.codecs.das3 import encode_exception as encode
+    else:
+        from dasflex_core.codecs.das2 import encode_exception as encode
+    return bytes(encode(exception_type, message))

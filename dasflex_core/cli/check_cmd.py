@@ -20,19 +20,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def _default_site() -> Path:
-    from dasflex_core.settings import load_settings
-
-    return load_settings().site_dir
-
-
 def run(args: argparse.Namespace) -> int:
     """Check the site; print problems to stderr or one OK line to stdout."""
+    from dasflex_core.cli._site import configured_site_dir
     from dasflex_core.errors import DasFlexError
     from dasflex_core.sources.loader import scan_site
 
     try:
-        site_dir = args.site if args.site is not None else _default_site()
+        site_dir = args.site if args.site is not None else configured_site_dir()
     except DasFlexError as exc:
         print(f"dasflex check: {exc}", file=sys.stderr)
         return 1

@@ -54,19 +54,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _coverage(args: argparse.Namespace) -> Coverage:
+    from dasflex_core.cli._site import existing_site_dir
     from dasflex_core.coverage import compute_coverage
-    from dasflex_core.errors import DefinitionError, NotFoundError, QueryError
+    from dasflex_core.errors import NotFoundError, QueryError
     from dasflex_core.sources.loader import load_site
 
     if args.timeout <= 0:
         raise QueryError("--timeout must be positive")
-    site_dir = args.site
-    if site_dir is None:
-        from dasflex_core.settings import load_settings
-
-        site_dir = load_settings().site_dir
-    if not Path(site_dir).is_dir():
-        raise DefinitionError(str(site_dir), None, "no such site directory")
+    site_dir = existing_site_dir(args.site)
     source = load_site(site_dir).get(args.source)
     if source is None:
         raise NotFoundError(f"no data source '{args.source}' in {site_dir}")

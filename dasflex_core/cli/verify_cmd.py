@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> list:
+    from dasflex_core.cli._site import existing_site_dir
     from dasflex_core.sources.loader import load_site
     from dasflex_core.verify import verify_site
 
@@ -62,15 +63,6 @@ def _verify(args: argparse.Namespace) -> list:
         from dasflex_core.errors import QueryError
 
         raise QueryError("--timeout must be positive")
-    site_dir = args.site
-    if site_dir is None:
-        from dasflex_core.settings import load_settings
-
-        site_dir = load_settings().site_dir
-    if not Path(site_dir).is_dir():
-        from dasflex_core.errors import DefinitionError
-
-        raise DefinitionError(str(site_dir), None, "no such site directory")
-    site = load_site(site_dir)
+    site = load_site(existing_site_dir(args.site))
     return verify_site(site, args.sources, first_only=args.first, hapi=not args.no_hapi,
                        timeout=args.timeout, jobs=args.jobs)

@@ -61,12 +61,8 @@ def encode_ascii(values: np.ndarray, width: int) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64)
     precision = max(width - 8, 0)
     out = np.full(values.shape + (width,), ord(" "), dtype=np.uint8)
-    try:
-        from dasflex_core.tools.textfmt import FieldOverflowError, write_exp
-    except ImportError:
-        text = np.char.mod(f"%{width - 1}.{precision}e", values)
-        _copy_text(out, np.char.encode(text, "ascii"), width, "ascii")
-        return out
+    from dasflex_core.tools.textfmt import FieldOverflowError, write_exp
+
     try:
         write_exp(out[..., : width - 1], values, precision)
     except FieldOverflowError as exc:

@@ -89,10 +89,8 @@ def to_hapi_time(text: str) -> HapiTime | None:
         return parse_hapi_time(text.strip().replace(" ", "T"))
     except ValueError:
         pass
-    try:
-        from dasflex_core.dastime import parse_us2000
-    except ImportError:
-        return None
+    from dasflex_core.dastime import parse_us2000
+
     try:
         return HapiTime(round(parse_us2000(text) * 1000))
     except Exception:  # noqa: BLE001 - an unparsable definition time is simply unused

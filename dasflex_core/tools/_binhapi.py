@@ -20,15 +20,13 @@ import numpy as np
 
 from dasflex_core.codecs.das2_headers import PacketHeader, Plane, StreamHeader, plane_fill
 from dasflex_core.codecs.das2_props import cascade
-from dasflex_core.codecs.das2_reader import Das2Reader
 from dasflex_core.codecs.das2_style import canonical_units
 from dasflex_core.codecs.das2_text import encode_ascii, encode_times
 from dasflex_core.codecs.events import DataRun, HeaderDefined, StreamException, StreamStart
 from dasflex_core.errors import StreamError
 from dasflex_core.tools._bincore import is_fill
-from dasflex_core.tools._binio import read_batched
+from dasflex_core.tools._binio import run_stream
 from dasflex_core.tools._binunits import to_us2000
-from dasflex_core.tools._common import Output
 
 NO_HEADERS_JSON = (
     '{ "HAPI":"1.1",\n  "status":{\n    "code":1501,\n'
@@ -321,17 +319,4 @@ def read_dsdf(path: str) -> dict[str, str]:
 
 def hapi_stdin(config: HapiConfig, source: BinaryIO | None = None, sink: BinaryIO | None = None) -> int:
     """Convert the das2 stream on ``source`` (stdin) to ``sink`` (stdout); return 0."""
-    output = Output(sink)
-    stream = HapiStream(config, output.write)
-    reader = Das2Reader()
-    try:
-        for chunk in read_batched(source):
-            stream.handle(reader.feed(chunk))
-            if stream.done:
-                break
-        if not stream.done:
-            stream.handle(reader.close())
-        stream.finish()
-    finally:
-        output.flush()
-    return 0
+    return run_stream(lambda write: HapiStream(config, write), source, sink)

@@ -16,13 +16,11 @@ import numpy as np
 from dasflex_core.codecs import das2_style
 from dasflex_core.codecs.das2_headers import PacketHeader, Plane, StreamHeader, parse_encoding
 from dasflex_core.codecs.das2_props import Properties, Property, cascade
-from dasflex_core.codecs.das2_reader import Das2Reader
 from dasflex_core.codecs.das2_writer import encode_comment, encode_exception, encode_records
 from dasflex_core.codecs.events import Comment, DataRun, HeaderDefined, StreamException, StreamStart
 from dasflex_core.errors import StreamError
-from dasflex_core.tools._binio import read_batched
+from dasflex_core.tools._binio import run_stream
 from dasflex_core.tools._binprops import SlotProperties
-from dasflex_core.tools._common import Output
 
 PROGRAM = "das2_histo"
 #: Largest count a float32 holds exactly (das2C switches to real8 beyond it).
@@ -200,14 +198,4 @@ class HistoStream:
 
 def histo_stdin(config: HistoConfig, source: BinaryIO | None = None, sink: BinaryIO | None = None) -> int:
     """Histogram the das2 stream on ``source`` (stdin) into ``sink`` (stdout); return 0."""
-    output = Output(sink)
-    stream = HistoStream(config, output.write)
-    reader = Das2Reader()
-    try:
-        for chunk in read_batched(source):
-            stream.handle(reader.feed(chunk))
-        stream.handle(reader.close())
-        stream.finish()
-    finally:
-        output.flush()
-    return 0
+    return run_stream(lambda write: HistoStream(config, write), source, sink)

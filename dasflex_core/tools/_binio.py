@@ -10,9 +10,9 @@ parsing with the tool's numpy work.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from dasflex_core.tools._common import read_views
+from dasflex_core.tools._common import Output, read_views
 
 #: Bytes gathered per chunk when input is flowing.
 TARGET_CHUNK_BYTES = 1 << 20
@@ -24,6 +24,33 @@ def read_batched(source: BinaryIO | None = None, target: int = TARGET_CHUNK_BYTE
     Feed them to a ``Das2Reader`` (see :func:`~dasflex_core.tools._common.read_views`).
     """
     return read_views(source, target)
+
+
+def run_stream(make_stream: Callable[[Callable[[bytes], Any]], Any],
+               source: BinaryIO | None = None, sink: BinaryIO | None = None) -> int:
+    """Feed the das2 stream on ``source`` (stdin) to a tool's event handler; return 0.
+
+    ``make_stream(write)`` builds the handler: an object with ``handle(events)``
+    and ``finish()``, writing its output through ``write`` to ``sink``
+    (stdout).  A handler whose ``done`` attribute becomes true stops the
+    reading early.
+    """
+    from dasflex_core.codecs.das2 import Das2Reader
+
+    output = Output(sink)
+    stream = make_stream(output.write)
+    reader = Das2Reader()
+    try:
+        for chunk in read_batched(source):
+            stream.handle(reader.feed(chunk))
+            if getattr(stream, "done", False):
+                break
+        else:
+            stream.handle(reader.close())
+        stream.finish()
+    finally:
+        output.flush()
+    return 0
 
 
 class EventPipeline:

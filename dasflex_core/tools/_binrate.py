@@ -15,15 +15,13 @@ import numpy as np
 
 from dasflex_core.codecs import das2_style
 from dasflex_core.codecs.das2_headers import PacketHeader, Plane, StreamHeader, parse_encoding
-from dasflex_core.codecs.das2_reader import Das2Reader
 from dasflex_core.codecs.das2_writer import encode_records
 from dasflex_core.codecs.events import DataRun, HeaderDefined, StreamStart
 from dasflex_core.errors import StreamError
 from dasflex_core.tools._bincore import bin_numbers
-from dasflex_core.tools._binio import read_batched
+from dasflex_core.tools._binio import run_stream
 from dasflex_core.tools._binprops import SlotProperties
 from dasflex_core.tools._binunits import to_us2000
-from dasflex_core.tools._common import Output
 
 PROGRAM = "das2_bin_ratesec"
 
@@ -220,14 +218,4 @@ def _rate_packet_header(config: RateConfig) -> PacketHeader:
 
 def rate_stdin(config: RateConfig, source: BinaryIO | None = None, sink: BinaryIO | None = None) -> int:
     """Count the das2 stream on ``source`` (stdin) into ``sink`` (stdout); return 0."""
-    output = Output(sink)
-    stream = RateStream(config, output.write)
-    reader = Das2Reader()
-    try:
-        for chunk in read_batched(source):
-            stream.handle(reader.feed(chunk))
-        stream.handle(reader.close())
-        stream.finish()
-    finally:
-        output.flush()
-    return 0
+    return run_stream(lambda write: RateStream(config, write), source, sink)

@@ -26,9 +26,10 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import BinaryIO, NoReturn
 
-from dasflex_core.errors import DasFlexError, QueryError
+from dasflex_core.errors import DasFlexError, QueryError, StreamError
 
 #: Exit status for success.
 EXIT_OK = 0
@@ -351,3 +352,14 @@ class Output:
             self._pending_bytes = 0
             self._sink.write(b"".join(pieces))
         self._sink.flush()
+
+
+@contextmanager
+def located(offset: int) -> Iterator[None]:
+    """Give a StreamError raised without a byte offset the ``offset`` of the event in hand."""
+    try:
+        yield
+    except StreamError as exc:
+        if exc.offset is not None:
+            raise
+        raise StreamError(exc.reason, offset) from None

@@ -139,14 +139,10 @@ class CdfConverter:
         if isinstance(event, DataRun):
             self._data(event)
         elif isinstance(event, HeaderDefined):
-            from dasflex_core.errors import StreamError
+            from dasflex_core.tools._common import located
 
-            try:
+            with located(event.offset):
                 self._define(event.packet_id, event.header)
-            except StreamError as exc:
-                if exc.offset is not None:
-                    raise
-                raise StreamError(exc.reason, event.offset) from None
         elif isinstance(event, StreamStart):
             self._stream = event.header
             self._version = event.version

@@ -125,14 +125,10 @@ class PlotBuilder:
         if isinstance(event, DataRun):
             self._data(event)
         elif isinstance(event, HeaderDefined):
-            from dasflex_core.errors import StreamError
+            from dasflex_core.tools._common import located
 
-            try:
+            with located(event.offset):
                 self._define(event.packet_id, event.header)
-            except StreamError as exc:
-                if exc.offset is not None:
-                    raise
-                raise StreamError(exc.reason, event.offset) from None
         elif isinstance(event, StreamStart):
             self._stream = event.header
         elif isinstance(event, StreamException):

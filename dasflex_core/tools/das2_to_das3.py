@@ -180,13 +180,13 @@ class Das2ToDas3:
         from dasflex_core.codecs.das2to3 import map_das2_packet
         from dasflex_core.codecs.das3 import dataset_xml, encode_header
         from dasflex_core.errors import StreamError
+        from dasflex_core.tools._common import located
 
-        try:
-            mapping = map_das2_packet(header, self._stream)
-        except StreamError as exc:
-            raise StreamError(exc.reason, offset if exc.offset is None else exc.offset) from None
-        except ValueError as exc:
-            raise StreamError(f"packet {packet_id:02d} has no das3 form: {exc}", offset) from None
+        with located(offset):
+            try:
+                mapping = map_das2_packet(header, self._stream)
+            except ValueError as exc:
+                raise StreamError(f"packet {packet_id:02d} has no das3 form: {exc}", offset) from None
         self._layouts[packet_id] = _Layout(packet_id, header, mapping)
         return encode_header(packet_id, dataset_xml(mapping.dataset))
 

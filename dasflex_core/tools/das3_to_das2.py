@@ -174,14 +174,14 @@ class AsDas2:
     def _das3_layout(dataset: Any, packet_id: int, offset: int) -> _Layout:
         from dasflex_core.codecs.das2to3 import map_das3_dataset
         from dasflex_core.errors import StreamError
+        from dasflex_core.tools._common import located
 
-        try:
-            mapping = map_das3_dataset(dataset, packet_id)
-        except StreamError as exc:
-            raise StreamError(exc.reason, offset if exc.offset is None else exc.offset) from None
-        except ValueError as exc:
-            raise StreamError(f"das3 dataset {dataset.name!r} has no das2 form: {exc}",
-                              offset) from None
+        with located(offset):
+            try:
+                mapping = map_das3_dataset(dataset, packet_id)
+            except ValueError as exc:
+                raise StreamError(f"das3 dataset {dataset.name!r} has no das2 form: {exc}",
+                                  offset) from None
         header = mapping.header
         return _Layout(header, mapping.sources, header.tag,
                        _same_wire(dataset, header, mapping.sources))

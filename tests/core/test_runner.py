@@ -364,11 +364,8 @@ def test_five_hundred_aborted_runs_leave_nothing_behind() -> None:
     assert wait_until_gone(groups) == []
 
 
-def test_fallback_exception_packets_match_the_codecs() -> None:
-    from dasflex_core.runner import _fallback_exception
-
-    for fmt in ("das2", "das3"):
+def test_exception_packets_are_framed_and_escaped() -> None:
+    for fmt, frame in (("das2", b"[xx]"), ("das3", b"|Ex|")):
         packet = encode_exception(fmt, "ServerError", 'a <b> & "c"')
-        fallback = _fallback_exception(fmt, "ServerError", 'a <b> & "c"')
-        assert packet.split(b"<", 1)[0][:4] == fallback.split(b"<", 1)[0][:4]
-        assert b"&lt;b&gt; &amp;" in packet and b"&lt;b&gt; &amp;" in fallback
+        assert packet.startswith(frame)
+        assert b"&lt;b&gt; &amp;" in packet
