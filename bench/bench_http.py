@@ -7,11 +7,16 @@ DASFLEX_BENCH_MB_SCALE), a ten-record source and a source that streams
 ``dasflex serve`` runs on a free loopback port; clients speak HTTP/1.0 (as
 das2C does) and read until close.  Rows:
 
-* relay: MB/s served vs the same reader piped to a discarding reader (goal >= 0.9);
+* relay: MB/s served vs the same reader piped to ``cat > /dev/null`` (goal >= 0.9),
+  medians of interleaved repeats; also against the reader on a 1 MiB pipe
+  read in place, and against a bare splice(2) relay over loopback TCP (no
+  HTTP), which shows what the socket itself costs;
 * time to first byte of a tiny request vs the reader's own start-up (goal <= +20 ms);
 * metadata requests per second from concurrent keep-alive clients (threads);
-* peak RSS (VmHWM of gunicorn master + workers) while one client streams 1 GB
-  (goal <= 100 MB), on a fresh server;
+* peak memory of the server (gunicorn master + workers) while one client
+  streams 1 GB (goal <= 100 MB), on a fresh server: summed VmHWM, and the
+  peak of summed RSS and PSS sampled during the stream (PSS counts a page
+  shared by the forked workers once);
 * HAPI binary and CSV from the yscan stream, and ``/hapi/info`` in-process.
 """
 
@@ -32,12 +37,13 @@ from pathlib import Path
 from bench.streams import write_yscan_stream
 
 REPEATS = 3
-RELAY_REPEATS = 5
+RELAY_REPEATS = 9
 LATENCY_REQUESTS = 40
 LOAD_SECONDS = 4.0
 LOAD_THREADS = 8
 BIG_STREAM_BYTES = 1_000_000_000
 SERVER_WORKERS = 2
+MEMORY_SAMPLE_SECONDS = 0.05
 
 COPY_READER = '''import os, sys
 source = os.open(sys.argv[1], os.O_RDONLY)
@@ -139,14 +145,56 @@ def _get(port: int, path: str, first_byte: list[float] | None = None) -> int:
     return received
 
 
-def _pipe_once(argv: list[str]) -> float:
-    """Seconds to run ``argv`` with its stdout read (1 MB reads) and discarded."""
+def _cat_once(argv: list[str]) -> float:
+    """Seconds to run ``argv | cat > /dev/null`` (the goal's baseline)."""
+    start = time.perf_counter()
+    with subprocess.Popen(argv, stdout=subprocess.PIPE) as reader:
+        assert reader.stdout is not None
+        subprocess.run(["cat"], stdin=reader.stdout, stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - start
+
+
+def _wide_pipe_once(argv: list[str]) -> float:
+    """Seconds to run ``argv`` into a 1 MiB pipe read in place (the fastest consumer)."""
+    import fcntl
+
     start = time.perf_counter()
     with subprocess.Popen(argv, stdout=subprocess.PIPE) as process:
         assert process.stdout is not None
-        while process.stdout.read1(1 << 20):
+        descriptor = process.stdout.fileno()
+        fcntl.fcntl(descriptor, fcntl.F_SETPIPE_SZ, 1 << 20)
+        buffer = bytearray(1 << 20)
+        while os.readv(descriptor, [buffer]):
             pass
     return time.perf_counter() - start
+
+
+def _bare_splice_once(argv: list[str]) -> float:
+    """Seconds to relay ``argv``'s output with splice(2) over loopback TCP, no HTTP."""
+    import fcntl
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+
+        def relay() -> None:
+            connection, _ = listener.accept()
+            with connection, subprocess.Popen(argv, stdout=subprocess.PIPE) as process:
+                assert process.stdout is not None
+                descriptor = process.stdout.fileno()
+                fcntl.fcntl(descriptor, fcntl.F_SETPIPE_SZ, 1 << 20)
+                while os.splice(descriptor, connection.fileno(), 1 << 20):
+                    pass
+
+        thread = threading.Thread(target=relay)
+        thread.start()
+        start = time.perf_counter()
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            buffer = bytearray(1 << 20)
+            while client.recv_into(buffer):
+                pass
+        seconds = time.perf_counter() - start
+        thread.join()
+    return seconds
 
 
 def _reader_alone(argv: list[str]) -> tuple[float, float]:
@@ -164,23 +212,69 @@ def _median_ms(samples: list[float]) -> float:
     return round(statistics.median(samples) * 1000, 2)
 
 
-def _relay_row(port: int, site: Path, stream: Path) -> dict:
-    """Served vs piped throughput of the pass-through reader, interleaved repeats."""
+def _children_cpu() -> float:
+    """CPU seconds of this process's reaped children."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _own_cpu() -> float:
+    """CPU seconds of this process (the HTTP client runs here)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds of ``pid`` and its reaped children (a worker and its readers)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _relay_row(port: int, site: Path, stream: Path, server_pid: int) -> dict:
+    """Served vs piped throughput of the pass-through reader: medians of interleaved repeats.
+
+    CPU seconds are also given: reader + ``cat``, and reader + gunicorn
+    workers + the HTTP client; on a loaded machine they vary less than wall time.
+    """
     path = "/?server=dataset&dataset=Bench/Big&start_time=2013-02-24&end_time=2013-02-25"
     argv = [sys.executable, str(site / "_readers" / "copy.py"), str(stream)]
     size = stream.stat().st_size
     assert _get(port, path) >= size
-    served, piped = [], []
+    times: dict[str, list[float]] = {"served": [], "cat": [], "wide": [], "splice": []}
+    cpu: dict[str, list[float]] = {"served": [], "cat": []}
+    workers = _server_pids(server_pid)[1:]
     for _ in range(RELAY_REPEATS):
-        piped.append(_pipe_once(argv))
+        before = _children_cpu()
+        times["cat"].append(_cat_once(argv))
+        cpu["cat"].append(_children_cpu() - before)
+        before = _own_cpu() + sum(_process_cpu(pid) for pid in workers)
         start = time.perf_counter()
         _get(port, path)
-        served.append(time.perf_counter() - start)
-    return {"name": "http relay pass-through das2 (gunicorn vs reader | reader-to-null)",
-            "bytes": size, "mb_per_s": round(size / min(served) / 1e6, 1),
-            "reader_piped_mb_per_s": round(size / min(piped) / 1e6, 1),
-            "ratio": round(min(piped) / min(served), 3), "goal": ">= 0.9",
-            "ratio_to_cat": None}
+        times["served"].append(time.perf_counter() - start)
+        cpu["served"].append(_own_cpu() + sum(_process_cpu(pid) for pid in workers) - before)
+        times["wide"].append(_wide_pipe_once(argv))
+        times["splice"].append(_bare_splice_once(argv))
+    median = {name: statistics.median(samples) for name, samples in times.items()}
+    cpu_median = {name: statistics.median(samples) for name, samples in cpu.items()}
+
+    def rate(name: str) -> float:
+        return round(size / median[name] / 1e6, 1)
+
+    return {"name": "http relay pass-through das2 (gunicorn vs reader | cat > /dev/null)",
+            "bytes": size, "repeats": RELAY_REPEATS, "mb_per_s": rate("served"),
+            "reader_cat_mb_per_s": rate("cat"), "ratio": round(median["cat"] / median["served"], 3),
+            "reader_wide_pipe_mb_per_s": rate("wide"),
+            "ratio_to_wide_pipe": round(median["wide"] / median["served"], 3),
+            "bare_tcp_splice_mb_per_s": rate("splice"),
+            "ratio_to_bare_tcp_splice": round(median["splice"] / median["served"], 3),
+            "cpu_s_served": round(cpu_median["served"], 3), "cpu_s_cat": round(cpu_median["cat"], 3),
+            "served_mb_per_s_all": [round(size / t / 1e6) for t in times["served"]],
+            "cat_mb_per_s_all": [round(size / t / 1e6) for t in times["cat"]],
+            "goal": ">= 0.9 (medians)", "ratio_to_cat": None}
 
 
 def _first_byte_row(port: int, site: Path) -> dict:
@@ -283,25 +377,53 @@ def _hwm_kb(pid: int) -> int:
     return 0
 
 
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _memory_sampler(master: int, stop: threading.Event, peaks: dict[str, int]) -> None:
+    """Record the highest summed RSS and PSS of the server's processes until ``stop``."""
+    while not stop.wait(MEMORY_SAMPLE_SECONDS):
+        try:
+            pids = _server_pids(master)
+            peaks["rss"] = max(peaks["rss"], sum(_rss_kb(pid) for pid in pids))
+            peaks["pss"] = max(peaks["pss"], sum(_pss_kb(pid) for pid in pids))
+        except OSError:  # a process ended between listing and reading
+            continue
+
+
 def _rss_row(site: Path, big_bytes: int) -> dict:
-    """Peak RSS of a fresh server (master + workers) while one client streams ``big_bytes``."""
+    """Peak memory of a fresh server (master + workers) while one client streams ``big_bytes``."""
     process, port = _serve(site)
     try:
         pids = _wait_for_workers(process.pid, SERVER_WORKERS)
-        before = sum(_hwm_kb(pid) for pid in pids)
+        idle_hwm = sum(_hwm_kb(pid) for pid in pids)
+        idle_pss = sum(_pss_kb(pid) for pid in pids)
+        peaks = {"rss": 0, "pss": 0}
+        stop = threading.Event()
+        sampler = threading.Thread(target=_memory_sampler, args=(process.pid, stop, peaks))
+        sampler.start()
         start = time.perf_counter()
-        received = _get(port, "/?server=dataset&dataset=Bench/Huge"
-                              "&start_time=2013-02-24&end_time=2013-02-25")
+        try:
+            received = _get(port, "/?server=dataset&dataset=Bench/Huge"
+                                  "&start_time=2013-02-24&end_time=2013-02-25")
+        finally:
+            stop.set()
+            sampler.join()
         seconds = time.perf_counter() - start
         pids = _server_pids(process.pid)
-        peak = sum(_hwm_kb(pid) for pid in pids)
-        pss = sum(_pss_kb(pid) for pid in pids)
+        hwm = sum(_hwm_kb(pid) for pid in pids)
     finally:
         _stop(process)
-    return {"name": f"http peak server RSS streaming {received / 1e9:.2f} GB "
-                    f"({len(pids)} processes, VmHWM sum)",
-            "peak_rss_mb": round(peak / 1024, 1), "idle_rss_mb": round(before / 1024, 1),
-            "pss_after_mb": round(pss / 1024, 1),
+    return {"name": f"http peak server memory streaming {received / 1e9:.2f} GB "
+                    f"({len(pids)} processes: gunicorn master + workers)",
+            "peak_vmhwm_sum_mb": round(hwm / 1024, 1), "idle_vmhwm_sum_mb": round(idle_hwm / 1024, 1),
+            "peak_rss_sum_mb": round(peaks["rss"] / 1024, 1),
+            "peak_pss_sum_mb": round(peaks["pss"] / 1024, 1),
+            "idle_pss_sum_mb": round(idle_pss / 1024, 1),
             "goal": "<= 100 MB", "mb_per_s": round(received / seconds / 1e6, 1),
             "ratio_to_cat": None}
 
@@ -354,7 +476,7 @@ def run(workdir: Path) -> list[dict]:
     site = _site(workdir, stream, small_stream, big_bytes)
     process, port = _serve(site)
     try:
-        rows = [_relay_row(port, site, stream), _first_byte_row(port, site), _load_row(port)]
+        rows = [_relay_row(port, site, stream, process.pid), _first_byte_row(port, site), _load_row(port)]
         rows += [_hapi_row(port, output) for output in ("binary", "csv")]
     finally:
         _stop(process)

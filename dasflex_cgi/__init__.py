@@ -61,9 +61,10 @@ def build_application(environ: dict[str, str] | Any) -> WsgiApp:
 
     try:
         settings = load_settings(environ=environ)
+        from dasflex_cgi.validated import load_site
         from dasflex_core.protocols.wsgi import make_wsgi_app
 
-        return make_wsgi_app(settings)
+        return make_wsgi_app(settings, site=load_site(settings.site_dir))
     except DasFlexError as error:
         import logging
 

@@ -136,3 +136,9 @@ class PipelineTimeoutError(ReaderError):
     """A pipeline produced no first byte, or did not finish, in time."""
 
     status = 504
+
+
+class QueueUnavailableError(DasFlexError):
+    """The cache job queue cannot be reached (Redis down or not configured)."""
+
+    status = 503

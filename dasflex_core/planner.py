@@ -25,17 +25,21 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 from itertools import pairwise
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from dasflex_core.cache import BlockJob
 from dasflex_core.commands import CommandTable, StreamFormat, builtin_commands
-from dasflex_core.errors import NoPipelineError, NotFoundError, QueryError
+from dasflex_core.errors import DasFlexError, NoPipelineError, NotFoundError, QueryError
 from dasflex_core.sources.model import (
+    DAS2_BINARY,
+    CacheLevel,
     CommandDef,
     CommandRole,
     Condition,
@@ -49,9 +53,13 @@ from dasflex_core.sources.model import (
 from dasflex_core.templates import PREDEFINED_KEYS, Template, compile_template, normalise_value
 
 if TYPE_CHECKING:  # networkx costs ~0.15 s to import: only graph building loads it
+    from pathlib import Path
+
     import networkx as nx
 
-__all__ = ["START", "Plan", "Planner", "build_graph", "plan"]
+    from dasflex_core.cache.store import CacheIndex
+
+__all__ = ["START", "Plan", "Planner", "build_graph", "plan", "planner_for_site"]
 
 #: The virtual node that feeds every reader.
 START = "START"
@@ -65,6 +73,16 @@ DEFAULT_REDUCER_TEMPLATE = ("das2_bin_avgsec", "#[bin.time.max]")
 
 _TIME_MIN = "read.time.min"
 _TIME_MAX = "read.time.max"
+_RESOLUTION = "bin.time.max"
+_READER_OPTIONS = "read.opts"
+#: The edge key of the cache reader a planner with a cache adds to a source's graph.
+CACHE_COMMAND_NAME = "cache_reader"
+#: The cache reader's cost as a fraction of the reader's.
+CACHE_COST_FACTOR = 0.01
+#: Most missing blocks one plan reports in :attr:`Plan.cache_gaps`.
+MAX_CACHE_GAPS = 2000
+#: Levels needing more blocks than this for one request are not read from the cache.
+MAX_CACHE_BLOCKS = 20000
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9_.+-]+")
 
 
@@ -88,15 +106,26 @@ class Plan:
     output: str = ""
     commands: tuple[str, ...] = ()
     values: Mapping[str, str] = field(default_factory=dict)
+    #: The key of the cache level read, or None when the reader runs.
+    cache_level: str | None = None
+    #: Blocks of the preferred cache level this request lacked (to queue for building).
+    cache_gaps: tuple[BlockJob, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """The public summary (``dasflex plan`` output)."""
-        return {
+        """The public summary (``dasflex plan`` output).
+
+        A ``"cache"`` entry (level read, number of missing blocks) appears
+        when the request could use a cache level.
+        """
+        summary: dict[str, Any] = {
             "stages": [list(stage) for stage in self.stages],
             "mime": self.mime,
             "disposition": self.disposition,
             "filename": self.filename,
         }
+        if self.cache_level is not None or self.cache_gaps:
+            summary["cache"] = {"level": self.cache_level, "gaps": len(self.cache_gaps)}
+        return summary
 
 
 def build_graph(source: SourceDef, commands: Iterable[CommandDef] = ()) -> nx.MultiDiGraph:
@@ -163,23 +192,46 @@ class _SourcePlan:
     commands: tuple[CommandDef, ...]
     transforms: tuple[CommandDef, ...]
     layered: dict[tuple[CommandRole, ...], nx.MultiDiGraph] = field(default_factory=dict)
+    cache_command: CommandDef | None = None
+    reader_keys: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class _CacheChoice:
+    """How a request may use the cache: the level to read (if covered) and the gaps."""
+
+    level: CacheLevel | None
+    paramset: str
+    gaps: tuple[BlockJob, ...]
 
 
 class Planner:
     """Plans requests against one command table, caching per-source graphs.
 
     Keep one planner per process (``Planner()`` uses the built-in table; pass
-    ``builtin_commands().merged(site_table)`` to add a site's commands).
+    ``builtin_commands().merged(site_table)`` to add a site's commands, or use
+    :func:`planner_for_site`).  With a ``cache``
+    (:class:`~dasflex_core.cache.store.CacheIndex`), sources with cache levels
+    get a cheap cache reader that serves coarse requests whose blocks are
+    built (see ``docs/cache.md``); ``now`` gives the current time (Unix
+    seconds) for the rule that blocks ending in the future are never used.
     """
 
-    def __init__(self, commands: CommandTable | None = None, server_url: str = "") -> None:
+    def __init__(self, commands: CommandTable | None = None, server_url: str = "",
+                 cache: CacheIndex | None = None, *,
+                 now: Callable[[], float] = time.time) -> None:
         self.table = commands if commands is not None else builtin_commands()
         self.server_url = server_url
+        self.cache = cache
+        self._now = now
         self._cache: dict[str, _SourcePlan] = {}
 
     def plan(self, source: SourceDef, query: Mapping[str, str],
-             convention: str = "flex") -> Plan:
+             convention: str = "flex", *, use_cache: bool = True) -> Plan:
         """Plan ``query`` (in ``convention``'s keys) against ``source``.
+
+        With ``use_cache`` False the cache is neither read nor reported
+        (cache builders plan blocks this way).
 
         Raises
         ------
@@ -191,16 +243,142 @@ class Planner:
         prepared = self._prepared(source)
         values = self._values(prepared, query, convention)
         roles = _required_roles(prepared.transforms, values)
+        choice = self._cache_choice(prepared, values, roles) if use_cache else None
+        if choice is not None and choice.level is not None:
+            cached = self._cached_plan(prepared, values, roles, choice)
+            if cached is not None:
+                return cached
+        result = self._search(prepared, values, roles, _without_cache(prepared))
+        if choice is not None and choice.gaps:
+            return replace(result, cache_gaps=choice.gaps)
+        return result
+
+    def _search(self, prepared: _SourcePlan, values: dict[str, str],
+                roles: tuple[CommandRole, ...], usable: Callable[[CommandDef], bool],
+                cache_argv: tuple[str, ...] = ()) -> Plan:
+        """The cheapest pipeline over the active commands that ``usable`` allows."""
         graph = self._layered(prepared, roles)
         wanted = _wanted_streams(self.table, values)
-        active = frozenset(id(c) for c in prepared.commands if _active(c, values))
+        active = frozenset(id(c) for c in prepared.commands
+                           if usable(c) and _active(c, values))
         targets = [_node(found.stream, len(roles)) for found in wanted]
         distances, path = _cheapest_path(graph, active, targets)
         if path is None:
             reached = [graph.nodes[node]["stream"] for node in distances]
-            raise NoPipelineError(_no_path_message(source, values, wanted, reached, self.table))
+            raise NoPipelineError(_no_path_message(prepared.source, values, wanted, reached,
+                                                   self.table))
         commands = [_edge_command(graph, u, v, active) for u, v in pairwise(path)]
-        return self._render(prepared, commands, values, graph.nodes[path[-1]]["stream"])
+        return self._render(prepared, commands, values, graph.nodes[path[-1]]["stream"],
+                            cache_argv)
+
+    # -- the cache -----------------------------------------------------------
+
+    def _cache_choice(self, prepared: _SourcePlan, values: Mapping[str, str],
+                      roles: tuple[CommandRole, ...]) -> _CacheChoice | None:
+        """The cache level that covers this request, and the preferred level's gaps.
+
+        None when the request cannot use the cache at all: no cache, no cache
+        levels, no time range or resolution, a transform (PSD) to run first,
+        or reader values that no parameter set describes.
+        """
+        if self.cache is None or prepared.cache_command is None:
+            return None
+        resolution = _requested_resolution(values)
+        if resolution is None or CommandRole.TRANSFORM in roles:
+            return None
+        if any(key in values for key in prepared.reader_keys):
+            return None
+        span = self._cache_span(prepared.source, values)
+        if span is None:
+            return None
+        from dasflex_core.cache.layout import normalise_params
+
+        paramset = normalise_params(values.get(_READER_OPTIONS, ""))
+        levels = _usable_levels(prepared.source, paramset, resolution)
+        if not levels:
+            return None
+        begin, end = span
+        gaps: tuple[BlockJob, ...] = ()
+        for rank, level in enumerate(levels):
+            found = self._level_jobs(prepared.source, level, paramset, begin, end)
+            if found is None:
+                continue
+            jobs, complete = found
+            if rank == 0:
+                gaps = tuple(self.cache.missing(jobs)[:MAX_CACHE_GAPS])
+                covered = not gaps
+            else:
+                covered = all(self.cache.is_built(job) for job in jobs)
+            if complete and covered:
+                return _CacheChoice(level, paramset, gaps)
+        return _CacheChoice(None, paramset, gaps)
+
+    @staticmethod
+    def _cache_span(source: SourceDef, values: Mapping[str, str]) -> tuple[float, float] | None:
+        """The request's time range clipped to the source's valid range (us2000)."""
+        from dasflex_core.cache.store import valid_bounds
+        from dasflex_core.dastime import parse_us2000
+
+        try:
+            begin = float(parse_us2000(values[_TIME_MIN]))
+            end = float(parse_us2000(values[_TIME_MAX]))
+        except (KeyError, DasFlexError):
+            return None
+        low, high = valid_bounds(source)
+        begin, end = max(begin, low), min(end, high)
+        if not end > begin:
+            return None
+        return begin, end
+
+    def _level_jobs(self, source: SourceDef, level: CacheLevel, paramset: str, begin: float,
+                    end: float) -> tuple[list[BlockJob], bool] | None:
+        """The blocks of ``level`` for [begin, end) that have ended, and whether that is all.
+
+        Blocks ending after now are never listed (they are still growing);
+        None when the level needs too many blocks to check.
+        """
+        from dasflex_core.cache.store import block_range_us2000, unix_to_us2000
+
+        assert self.cache is not None
+        now = unix_to_us2000(self._now())
+        jobs: list[BlockJob] = []
+        for job in self.cache.jobs_between(source, level, begin, end, paramset):
+            if len(jobs) >= MAX_CACHE_BLOCKS:
+                return None
+            if block_range_us2000(job.block_start, level.block)[1] > now:
+                return jobs, False
+            jobs.append(job)
+        return jobs, True
+
+    def _cached_plan(self, prepared: _SourcePlan, values: dict[str, str],
+                     roles: tuple[CommandRole, ...], choice: _CacheChoice) -> Plan | None:
+        """The plan that reads ``choice.level`` from the cache (None if no path)."""
+        level = choice.level
+        assert level is not None and prepared.cache_command is not None
+        requested = _requested_resolution(values) or 0.0
+        if (level.resolution or 0.0) >= requested * (1.0 - 1e-9):
+            roles = tuple(role for role in roles if role is not CommandRole.REDUCER)
+        argv = self._cache_argv(prepared.source, level, choice.paramset, values)
+        cache_command = prepared.cache_command
+        try:
+            result = self._search(prepared, values, roles,
+                                  lambda c: c.role not in READER_ROLES or c is cache_command,
+                                  argv)
+        except NoPipelineError:
+            return None
+        if result.commands[:1] != (CACHE_COMMAND_NAME,):
+            return None
+        return replace(result, cache_level=level.key, cache_gaps=choice.gaps)
+
+    def _cache_argv(self, source: SourceDef, level: CacheLevel, paramset: str,
+                    values: Mapping[str, str]) -> tuple[str, ...]:
+        """``das2_cache_rdr -l KEY DEFINITION CACHE_DIR PARAMSET RES BEGIN END``."""
+        assert self.cache is not None
+        return (
+            "das2_cache_rdr", "-l", level.key, source.definition_path,
+            str(self.cache.source_dir(source.id)), paramset,
+            f"{level.resolution or 0.0:.17g}", values[_TIME_MIN], values[_TIME_MAX],
+        )
 
     # -- preparation -------------------------------------------------------
 
@@ -218,6 +396,7 @@ class Planner:
         if cached is not None and cached.source is source:
             return cached
         graph = build_graph(source, self.table.commands)
+        cache_command = self._add_cache_reader(graph, source)
         commands = [data["command"] for _, _, data in graph.edges(data=True)]
         templates = {
             id(command): compile_template(command.template, source.id, f"command {command.name}")
@@ -225,9 +404,28 @@ class Planner:
         }
         keys = frozenset().union(*(t.keys for t in templates.values()))
         transforms = tuple(c for c in commands if c.role in TRANSFORM_ROLES)
-        prepared = _SourcePlan(source, graph, templates, keys, tuple(commands), transforms)
+        reader_keys = frozenset().union(*(
+            templates[id(c)].keys for c in commands if c.role is CommandRole.READER
+        )) - _CACHE_DESCRIBED_KEYS
+        prepared = _SourcePlan(source, graph, templates, keys, tuple(commands), transforms,
+                               cache_command=cache_command, reader_keys=reader_keys)
         self._cache[source.id] = prepared
         return prepared
+
+    def _add_cache_reader(self, graph: nx.MultiDiGraph, source: SourceDef) -> CommandDef | None:
+        """Add the cache reader edge when this planner has a cache and the source levels."""
+        reader = source.reader
+        if self.cache is None or not source.cache_levels or reader is None:
+            return None
+        self.cache.register(source)
+        command = CommandDef(
+            name=CACHE_COMMAND_NAME, role=CommandRole.CACHE_READER, template=("das2_cache_rdr",),
+            output=DAS2_BINARY, label="Cache", title="Reads pre-reduced cache blocks",
+            cost=reader.cost * CACHE_COST_FACTOR, cwd=reader.cwd,
+        )
+        graph.add_edge(START, DAS2_BINARY, key=_edge_key(graph, START, command),
+                       command=command, cost=command.cost)
+        return command
 
     def _layered(self, prepared: _SourcePlan, roles: tuple[CommandRole, ...]) -> nx.MultiDiGraph:
         """The layered graph for these required roles (cached)."""
@@ -288,15 +486,20 @@ class Planner:
     # -- rendering ---------------------------------------------------------
 
     def _render(self, prepared: _SourcePlan, commands: Sequence[CommandDef],
-                values: dict[str, str], output: StreamType) -> Plan:
-        """Render every stage's argv and label the output."""
+                values: dict[str, str], output: StreamType,
+                cache_argv: tuple[str, ...] = ()) -> Plan:
+        """Render every stage's argv and label the output (the cache reader's is given)."""
         source = prepared.source
         stream_format = self.table.streams.get(output)
         mime = stream_format.mime if stream_format else "application/octet-stream"
         filename = output_filename(source.id, values, stream_format)
         context = {**values, "_SERVER_": self.server_url, "_LOCAL_ID_": source.id,
                    "_FILENAME_": filename}
-        stages = tuple(tuple(prepared.templates[id(c)].render(context)) for c in commands)
+        stages = tuple(
+            cache_argv if c is prepared.cache_command
+            else tuple(prepared.templates[id(c)].render(context))
+            for c in commands
+        )
         reader = commands[0]
         return Plan(
             stages=stages,
@@ -341,6 +544,56 @@ def plan(site_or_source: Site | SourceDef, query: Mapping[str, str],
 def default_planner() -> Planner:
     """The process-wide planner over the built-in command table."""
     return Planner()
+
+
+def planner_for_site(site: Site, server_url: str = "", cache_dir: Path | None = None) -> Planner:
+    """A planner over the built-in commands merged with the site's own table.
+
+    With ``cache_dir`` the planner reads (and reports gaps of) the cache there.
+    """
+    table = builtin_commands()
+    if site.commands is not None:
+        table = table.merged(site.commands)
+    cache = None
+    if cache_dir is not None:
+        from dasflex_core.cache.store import CacheIndex
+
+        cache = CacheIndex(cache_dir, site)
+    return Planner(table, server_url, cache)
+
+
+# --------------------------------------------------------------------------
+# Cache helpers
+
+#: Reader template keys a cache block's time range and parameter set describe.
+_CACHE_DESCRIBED_KEYS = frozenset({_TIME_MIN, _TIME_MAX, _READER_OPTIONS}) | PREDEFINED_KEYS
+
+
+def _without_cache(prepared: _SourcePlan) -> Callable[[CommandDef], bool]:
+    """A filter leaving out the planner's own cache reader."""
+    cache_command = prepared.cache_command
+    return lambda command: command is not cache_command
+
+
+def _requested_resolution(values: Mapping[str, str]) -> float | None:
+    """The asked resolution in seconds, or None when no reduction is asked for."""
+    try:
+        seconds = float(values.get(_RESOLUTION, "0"))
+    except ValueError:
+        return None
+    return seconds if seconds > 0 else None
+
+
+def _usable_levels(source: SourceDef, paramset: str, resolution: float) -> list[CacheLevel]:
+    """Levels for ``paramset`` no coarser than ``resolution``, coarsest first."""
+    from dasflex_core.cache.layout import normalise_params
+
+    levels = [level for level in source.cache_levels
+              if normalise_params(level.params) == paramset
+              and (level.resolution or 0.0) <= resolution * (1.0 + 1e-9)]
+    return sorted(levels, key=lambda level: level.resolution or 0.0, reverse=True)
+
+
 
 
 # --------------------------------------------------------------------------

@@ -23,6 +23,9 @@ ENV_PREFIX = "DASFLEX_"
 #: Environment variable naming the settings file (TOML).
 CONFIG_ENV = "DASFLEX_CONFIG"
 
+#: URL schemes redis-py accepts for ``redis_url``.
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -67,7 +70,18 @@ class Settings:
     request_log_max_bytes: float = _setting(52428800.0, "rotate the request log at this size")
     request_log_backups: float = _setting(5.0, "rotated request logs kept")
     metrics_dir: Path | None = _setting(None, "directory where workers share /metrics counters")
-    admin_group: str = _setting("admin", "group whose members may read /admin/log and /admin/usage")
+    admin_group: str = _setting("admin", "group whose members may read /admin/log, /admin/usage "
+                                         "and /admin/jobs")
+    cache_dir: Path | None = _setting(None, "directory of pre-reduced cache blocks, shared by every "
+                                            "front end and worker; unset: no cache")
+    redis_url: str = _setting("", "Redis server of the shared job queue (redis://host:6379/0); "
+                                  "empty: embedded in-process workers")
+    job_queue: str = _setting("dasflex", "name of the job queue (Redis mode)")
+    cache_on_demand: bool = _setting(True, "queue the missing cache blocks a request finds")
+    job_timeout: float = _setting(3600.0, "seconds one cache block build may run")
+    job_workers: int = _setting(1, "worker threads of the embedded job queue (per process)")
+    job_queue_limit: int = _setting(10000, "most jobs waiting in the embedded queue; "
+                                           "further ones are dropped")
 
 
 def setting_names() -> tuple[str, ...]:
@@ -156,6 +170,8 @@ def _convert(kind: str, value: Any) -> Any:
         if isinstance(value, bool):
             raise ValueError(f"expected a number, not {value!r}")
         return float(value)
+    if kind == "int":
+        return _to_int(value)
     if kind == "str":
         if not isinstance(value, str):
             raise TypeError(f"expected a string, not {type(value).__name__}")
@@ -167,6 +183,15 @@ def _convert(kind: str, value: Any) -> Any:
     if not isinstance(value, (str, Path)):
         raise TypeError(f"expected a path, not {type(value).__name__}")
     return Path(value).expanduser()
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"expected a whole number, not {value!r}")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a whole number, not {value!r}") from None
 
 
 def _to_bool(value: Any) -> bool:
@@ -191,6 +216,17 @@ def _check_networks(text: str) -> None:
                                   f"bad address range {item!r} (expected CIDR, e.g. 10.0.0.0/8)") from None
 
 
+def _check_jobs(settings: Settings) -> None:
+    if settings.cache_dir is not None and settings.cache_dir.exists() \
+            and not settings.cache_dir.is_dir():
+        raise DefinitionError("settings", "cache_dir", "not a directory")
+    if settings.redis_url and not settings.redis_url.startswith(REDIS_SCHEMES):
+        raise DefinitionError("settings", "redis_url",
+                              "must start with redis://, rediss:// or unix://")
+    if not settings.job_queue.strip():
+        raise DefinitionError("settings", "job_queue", "must not be empty")
+
+
 def _validated(settings: Settings) -> Settings:
     if not settings.site_dir.is_dir():
         raise DefinitionError(str(settings.site_dir), "site_dir", "no such directory")
@@ -198,9 +234,11 @@ def _validated(settings: Settings) -> Settings:
         path = getattr(settings, name)
         if path is not None and not path.is_file():
             raise DefinitionError("settings", name, "no such file")
-    for name in ("first_byte_timeout", "total_timeout"):
+    for name in ("first_byte_timeout", "total_timeout", "job_timeout", "job_workers",
+                 "job_queue_limit"):
         if getattr(settings, name) <= 0:
             raise DefinitionError("settings", name, "must be positive")
+    _check_jobs(settings)
     for name in ("hapi_max_request_days", "max_request_days"):
         if getattr(settings, name) < 0:
             raise DefinitionError("settings", name, "must not be negative")

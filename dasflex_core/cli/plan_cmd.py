@@ -1,9 +1,12 @@
 """``dasflex plan``: show the pipeline a request would run, as JSON.
 
-``dasflex plan [--site DIR] SOURCE_ID key=value ... [--convention das2|flex|hapi]``
-prints ``{"stages": [[argv...], ...], "mime": ..., "disposition": ...,
-"filename": ...}``.  Nothing is run.  A ``_commands.json`` at the root of the
-site adds to (or replaces) the built-in commands.
+``dasflex plan [--site DIR] [--cache-dir DIR] SOURCE_ID key=value ...
+[--convention das2|flex|hapi]`` prints ``{"stages": [[argv...], ...], "mime": ...,
+"disposition": ..., "filename": ...}``, plus ``"cache": {"level": KEY|null,
+"gaps": N}`` when the request could be served from a cache level (the level
+read, and how many blocks of the preferred level are missing).  Nothing is
+run.  A ``_commands.json`` at the root of the site adds to (or replaces) the
+built-in commands.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="site directory (default: the bundled examples)")
     parser.add_argument("--convention", choices=CONVENTIONS, default="flex",
                         help="query convention of the keys (default: flex)")
+    parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
+                        help="the block cache to consult (default: the settings' cache_dir)")
     parser.set_defaults(run=run)
 
 
@@ -39,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         query = _parse_settings(args.settings)
-        result = plan_request(args.site, args.source_id, query, args.convention)
+        cache_dir = args.cache_dir if args.cache_dir is not None else _settings_cache_dir()
+        result = plan_request(args.site, args.source_id, query, args.convention, cache_dir)
     except DasFlexError as exc:
         print(f"dasflex plan: {exc}", file=sys.stderr)
         return 1
@@ -48,19 +54,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def plan_request(site_dir: Path | None, source_id: str, query: dict[str, str],
-                 convention: str):  # noqa: ANN201 - Plan, imported lazily
+                 convention: str, cache_dir: Path | None = None):  # noqa: ANN201 - Plan
     """Load the site (and its command table) and plan one request."""
-    from dasflex_core.commands import SITE_TABLE_NAME, builtin_commands, load_command_table
-    from dasflex_core.planner import Planner, plan
+    from dasflex_core.planner import plan, planner_for_site
     from dasflex_core.sources.loader import load_site
 
-    root = site_dir if site_dir is not None else _default_site()
-    site = load_site(root)
-    table = builtin_commands()
-    site_table = root / SITE_TABLE_NAME
-    if site_table.is_file():
-        table = table.merged(load_command_table(site_table))
-    return plan(site, query, convention, source_id=source_id, planner=Planner(table))
+    site = load_site(site_dir if site_dir is not None else _default_site())
+    planner = planner_for_site(site, cache_dir=cache_dir)
+    return plan(site, query, convention, source_id=source_id, planner=planner)
+
+
+def _settings_cache_dir() -> Path | None:
+    """The ``cache_dir`` setting, when the settings have one."""
+    from dasflex_core.settings import load_settings
+
+    value = getattr(load_settings(), "cache_dir", None)
+    return Path(value) if value else None
 
 
 def _default_site() -> Path:

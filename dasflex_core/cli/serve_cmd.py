@@ -29,6 +29,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
     parser.add_argument("--config", metavar="FILE", help="settings file (TOML)")
+    parser.add_argument("--redis", metavar="URL",
+                        help="Redis server of the shared job queue, e.g. redis://host:6379/0 "
+                             "(overrides the redis_url setting)")
+    parser.add_argument("--cache-dir", metavar="DIR",
+                        help="directory of pre-reduced cache blocks (overrides the cache_dir "
+                             "setting)")
     parser.set_defaults(run=run)
 
 
@@ -45,32 +51,95 @@ def run(args: argparse.Namespace) -> int:
     except DasFlexError as error:
         print(f"dasflex serve: {error}", file=sys.stderr)
         return 1
+    _freeze_heap()
     _gunicorn_application(app, _options(args)).run()
     return 0
 
 
+def _freeze_heap() -> None:
+    """Move the loaded app's objects out of the collector's reach before workers fork.
+
+    A collection in a worker would otherwise write to every inherited
+    object's header and copy its page, so each worker would soon own a
+    private copy of what the master loaded.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def _build_app(args: argparse.Namespace) -> Any:
-    from pathlib import Path
 
     from dasflex_core.settings import load_settings
     from dasflex_flask import create_app
 
-    if args.site:
-        settings = load_settings(args.config, site_dir=Path(args.site).resolve())
-    else:
-        settings = load_settings(args.config)
+    settings = load_settings(args.config, **_overrides(args))
     app = create_app(settings)
     if settings.hapi_enabled:
         _warm_hapi(app, settings.server_url or f"http://{args.host}:{args.port}")
     return app
 
 
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """Settings given on the command line (only those given)."""
+    from pathlib import Path
+
+    overrides: dict[str, Any] = {}
+    if args.site:
+        overrides["site_dir"] = Path(args.site).resolve()
+    if args.redis is not None:
+        overrides["redis_url"] = args.redis
+    if args.cache_dir is not None:
+        overrides["cache_dir"] = Path(args.cache_dir).resolve()
+    return overrides
+
+
 def _warm_hapi(app: Any, base_url: str) -> None:
-    """Build the HAPI infos in the master, so every worker inherits them."""
+    """Build the HAPI infos once, before the workers fork, so that each inherits them.
+
+    They are built in a child process that hands them back as JSON: probing
+    a reader's stream imports numpy and the planner imports networkx, and
+    neither should stay in the master (every worker would carry its pages).
+    Where fork is not available they are built here.
+    """
     from dasflex_core.http import Request
     from dasflex_core.protocols import hapi
 
-    hapi.warm(app.extensions["dasflex"], Request(base_url=base_url))
+    server = app.extensions["dasflex"]
+    request = Request(base_url=base_url)
+    infos = _built_in_child(lambda: hapi.built_infos(server, request))
+    if infos is None:
+        hapi.warm(server, request)
+    else:
+        hapi.seed_infos(server, infos)
+
+
+def _built_in_child(build: Any) -> Any:
+    """``build()`` run in a forked child, its JSON result read back; None if that failed."""
+    import json
+    import os
+
+    if not hasattr(os, "fork"):
+        return None
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: build, write, leave without running the parent's clean-up
+        status = 1
+        try:
+            os.close(read_end)
+            with os.fdopen(write_end, "wb") as out:
+                out.write(json.dumps(build()).encode("utf-8"))
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        return None
+    return json.loads(data)
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:

@@ -61,7 +61,7 @@ def encode_ascii(values: np.ndarray, width: int) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64)
     precision = max(width - 8, 0)
     out = np.full(values.shape + (width,), ord(" "), dtype=np.uint8)
-    from dasflex_core.tools.textfmt import FieldOverflowError, write_exp
+    from dasflex_core.textfmt import FieldOverflowError, write_exp
 
     try:
         write_exp(out[..., : width - 1], values, precision)

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dasflex_core.errors import DefinitionError
 from dasflex_core.sources.model import (
@@ -35,6 +35,9 @@ from dasflex_core.sources.model import (
     SetEntry,
     StreamType,
 )
+
+if TYPE_CHECKING:
+    from dasflex_core.sources.checks import SchemaChecks
 
 __all__ = [
     "CommandTable",
@@ -103,7 +106,8 @@ def builtin_commands() -> CommandTable:
     return parse_command_table(json.loads(text), "builtin.json")
 
 
-def load_command_table(path: Path | str, validate: bool = True) -> CommandTable:
+def load_command_table(path: Path | str, validate: bool = True,
+                       checks: SchemaChecks | None = None) -> CommandTable:
     """Read and check a command table file (a site's ``_commands.json``).
 
     Raises
@@ -118,7 +122,9 @@ def load_command_table(path: Path | str, validate: bool = True) -> CommandTable:
         raise DefinitionError(str(path), None, f"cannot read: {exc.strerror}") from exc
     except ValueError as exc:
         raise DefinitionError(str(path), None, f"invalid JSON: {exc}") from exc
-    if validate:
+    if validate and checks is not None:
+        checks.check(document, str(path), schema_path(), validate_document)
+    elif validate:
         validate_document(document, str(path))
     return parse_command_table(document, str(path))
 

@@ -163,15 +163,48 @@ def catalog_filter(server: Server, request: Request) -> Callable[[Any], bool]:
 
 def plan_for(source: SourceDef, query: Mapping[str, str], convention: str,
              server: Server, request: Request) -> Any:
-    """Plan a pipeline for ``source`` with this server's planner (one per base URL)."""
+    """Plan a pipeline for ``source`` with this server's planner (one per base URL).
+
+    The planner uses the site's command table and, with a ``cache_dir``,
+    reads covered requests from the cache; the missing blocks a plan reports
+    (``cache_gaps``) are queued when ``cache_on_demand`` is set.
+    """
     base = server.base_url(request)
+    planner = server.memo(f"planner:{base}", lambda: _site_planner(server, base))
+    plan = planner.plan(source, dict(query), convention)
+    gaps = getattr(plan, "cache_gaps", ())
+    if gaps and server.settings.cache_on_demand:
+        queue_blocks(server, gaps)
+    return plan
+
+
+def _site_planner(server: Server, base: str) -> Any:
+    from dasflex_core.planner import planner_for_site
+
+    return planner_for_site(server.site, base, server.settings.cache_dir)
+
+
+def job_queue(server: Server) -> Any:
+    """The server's job queue (:mod:`dasflex_core.jobs`), made once; None without a cache."""
+    if server.settings.cache_dir is None:
+        return None
 
     def build() -> Any:
-        from dasflex_core.planner import Planner
+        from dasflex_core.jobs import make_queue
 
-        return Planner(server_url=base)
+        return make_queue(server.settings, server.site)
 
-    return server.memo(f"planner:{base}", build).plan(source, dict(query), convention)
+    return server.memo("jobs", build)
+
+
+def queue_blocks(server: Server, jobs: Any) -> int:
+    """Queue cache blocks for building; never raises and never blocks a request for long."""
+    try:
+        queue = job_queue(server)
+        return 0 if queue is None else int(queue.submit(jobs))
+    except Exception as error:  # noqa: BLE001 - a request never fails because of the queue
+        LOG.warning("cache blocks not queued: %s", error)
+        return 0
 
 
 def content_headers(plan: Any) -> list[tuple[str, str]]:

@@ -1,5 +1,7 @@
 """Administrator pages (request log viewer, usage) and the coverage plot of a source.
 
+``/admin/jobs`` (and ``/admin/jobs.json``) shows the cache job queue: its
+mode, counts and recent jobs with their state, duration and failure message.
 ``/admin/log`` lists recent requests of the configured request log, filtered
 by source, status, client and text; ``/admin/log/<n>`` shows record ``n``
 (its line number in the log and its rotated files, oldest first) with its pipeline and each stage's
@@ -65,6 +67,8 @@ def handle(server: Server, request: Request) -> Response:
             return _log_page(server, request)
         if path == "/admin/usage":
             return _usage_page(server, request)
+        if path in ("/admin/jobs", "/admin/jobs.json"):
+            return _jobs_page(server, request, as_json=path.endswith(".json"))
         if path.startswith("/admin/log/"):
             return _record_page(server, request, path[len("/admin/log/"):])
         raise NotFoundError("no such administration page")
@@ -203,7 +207,7 @@ def _log_page(server: Server, request: Request) -> Response:
                 break
     body = [_filter_form(filters, rows), f"<p>{total} lines in the log; "
             f"showing the {len(shown)} most recent records that match, newest first. "
-            '<a href="usage">Usage per day</a></p>']
+            '<a href="usage">Usage per day</a> · <a href="jobs">Cache jobs</a></p>']
     header = "".join(f"<th>{name}</th>" for name in
                      ("#", "time", "client", "user", "source", "status", "bytes", "seconds",
                       "request"))
@@ -308,6 +312,68 @@ def _usage_page(server: Server, request: Request) -> Response:
         for item in reversed(usage))
     body = (f'<p><a href="log">Request log</a></p><table><tr>{header}</tr>{lines}</table>')
     return _page("Usage per day", body)
+
+
+# --------------------------------------------------------------------------- cache jobs
+
+
+def _jobs_page(server: Server, request: Request, *, as_json: bool) -> Response:
+    """The job queue's mode, counts and recent jobs; no paths, commands or Redis URL."""
+    from dasflex_core.protocols import job_queue
+
+    rows = _row_count(request)
+    queue = job_queue(server)
+    report: dict[str, Any] = {"mode": "none", "message": "no cache directory is configured"}
+    if queue is not None:
+        report = queue.status(recent=rows).to_json()
+    if as_json:
+        return text_response(json.dumps(report, indent=1) + "\n", mime="application/json",
+                             extra=[("Cache-Control", "no-store")])
+    return _page("Cache jobs", _jobs_body(report))
+
+
+def _jobs_body(report: Mapping[str, Any]) -> str:
+    parts = ['<p><a href="log">Request log</a> · <a href="usage">Usage per day</a> · '
+             '<a href="jobs.json">JSON</a></p>']
+    mode = str(report.get("mode"))
+    if mode == "none":
+        return "\n".join([*parts, f"<p>{escape(str(report.get('message')))}</p>"])
+    where = ("Redis, shared by every front end and worker" if mode == "redis"
+             else "embedded: this server process only")
+    parts.append(f"<p>Queue <b>{escape(str(report.get('queue')))}</b> ({escape(where)})"
+                 f"{'' if report.get('available') else ': <b>unavailable</b>'}. "
+                 f"{escape(str(report.get('message') or ''))}</p>")
+    counts = "".join(f"<tr><th>{name}</th><td>{int(report.get(name) or 0)}</td></tr>"
+                     for name in ("queued", "running", "finished", "failed", "workers"))
+    parts.append(f"<table>{counts}</table>")
+    recent = [job for job in report.get("recent") or () if isinstance(job, Mapping)]
+    header = "".join(f"<th>{name}</th>" for name in
+                     ("source", "level", "block", "state", "started", "seconds", "result",
+                      "error"))
+    table = "".join(_job_row(job) for job in recent)
+    parts.append(f"<h2>Recent jobs</h2><table><tr>{header}</tr>{table}</table>")
+    failures = "".join(f"<li>{escape(str(job.get('source')))} {escape(str(job.get('block')))}: "
+                       f"{escape(str(job.get('error') or 'failed'))}</li>"
+                       for job in recent if job.get("state") == "failed")
+    if failures:
+        parts.append(f"<h2>Failures</h2><ul>{failures}</ul>")
+    return "\n".join(parts)
+
+
+def _job_row(job: Mapping[str, Any]) -> str:
+    started = job.get("started")
+    duration = job.get("duration")
+    cells = (job.get("source"), job.get("level"), job.get("block"), job.get("state"),
+             _utc(float(started)) if started else "",
+             f"{float(duration):.2f}" if duration is not None else "",
+             job.get("result"), job.get("error"))
+    return "<tr>" + "".join(f"<td>{escape(str(cell or ''))}</td>" for cell in cells) + "</tr>"
+
+
+def _utc(seconds: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def _page(title: str, body: str) -> Response:

@@ -185,19 +185,92 @@ def _catalog(server: Server, request: Request) -> Response:
     return _ok({"catalog": entries}, server)
 
 
-def hapi_sources(server: Server) -> list[Any]:
-    """Sources served through HAPI: flagged ``hapi``, local, das2, with a time range.
+class SubDataset:
+    """A HAPI dataset ``ID,KEY`` made from a source's ``subSource_NN``.
 
-    Protected sources are included; :func:`listed_sources` hides them from
-    requests that may not read them and :func:`dataset_source` checks access.
+    It reads as its source (access rules, ranges, variables) except for its
+    id, title and description, and it adds :attr:`query` (the sub-source's
+    resolution or interval and reader options) to every pipeline it plans.
+    """
+
+    def __init__(self, source: Any, sub: Any, query: Mapping[str, str]) -> None:
+        self.definition = source
+        self.id = f"{source.id},{sub.key}"
+        description = sub.description.strip()
+        self.title = f"{source.title} ({description})" if description else self.id
+        self.summary = description or source.summary
+        self.query = dict(query)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.definition, name)
+
+
+def definition_of(dataset: Any) -> Any:
+    """The source definition behind a HAPI dataset (itself, or a sub-dataset's source)."""
+    return getattr(dataset, "definition", dataset)
+
+
+def dataset_query(dataset: Any, query: Mapping[str, str]) -> dict[str, str]:
+    """``query`` plus what a sub-dataset adds (resolution, interval, reader options)."""
+    return {**query, **getattr(dataset, "query", {})}
+
+
+def sub_datasets(source: Any) -> list[SubDataset]:
+    """The sub-datasets of ``source`` that can be planned.
+
+    A source that needs a time interval gets one only from a numeric
+    resolution; the reader options go in when the source takes options.
+    """
+    from dasflex_core.sources import common
+
+    keys = {parameter.key for parameter in source.params}
+    found = []
+    for sub in source.sub_sources:
+        query: dict[str, str] = {}
+        seconds = _seconds(sub.resolution)
+        if source.requires_interval:
+            if seconds is None or common.TIME_INTERVAL not in keys:
+                continue
+            query[common.TIME_INTERVAL] = f"{seconds:g}"
+        elif seconds is not None and common.RESOLUTION in keys:
+            query[common.RESOLUTION] = f"{seconds:g}"
+        if sub.params.strip() and common.READER_OPTIONS in keys:
+            query[common.READER_OPTIONS] = sub.params.strip()
+        found.append(SubDataset(source, sub, query))
+    return found
+
+
+def _seconds(text: str) -> float | None:
+    """A sub-source's resolution in seconds, or None when it is not a positive duration."""
+    from dasflex_core.sources.common import parse_duration
+
+    try:
+        seconds = parse_duration(text) if text.strip() else 0.0
+    except ValueError:
+        return None
+    return seconds if seconds > 0 else None
+
+
+def hapi_sources(server: Server) -> list[Any]:
+    """Datasets served through HAPI: sources flagged ``hapi``, local, das2, with a time range.
+
+    Each ``subSource_NN`` adds a dataset ``ID,KEY`` (:class:`SubDataset`); a
+    source that needs a time interval is served only through its
+    sub-datasets.  Protected sources are included; :func:`listed_sources`
+    hides them from requests that may not read them and
+    :func:`dataset_source` checks access.
     """
     def build() -> list[Any]:
-        return [
-            source for source in server.site
-            if source.hapi and not source.redirect
-            and not source.hidden and source.output is not None
-            and source.output.mime == "das2" and _date_range(source) is not None
-        ]
+        datasets: list[Any] = []
+        for source in server.site:
+            if not (source.hapi and not source.redirect and not source.hidden
+                    and source.output is not None and source.output.mime == "das2"
+                    and _date_range(source) is not None):
+                continue
+            if not source.requires_interval:
+                datasets.append(source)
+            datasets.extend(sub_datasets(source))
+        return datasets
 
     return list(server.memo("hapi-sources", build))
 
@@ -255,6 +328,17 @@ def warm(server: Server, request: Request) -> None:
     """Build every HAPI info now (each may run its reader once)."""
     for source in hapi_sources(server):
         source_info(server, request, source)
+
+
+def built_infos(server: Server, request: Request) -> dict[str, dict[str, Any]]:
+    """Every HAPI info by dataset id, built now (for :func:`seed_infos` elsewhere)."""
+    return {source.id: source_info(server, request, source) for source in hapi_sources(server)}
+
+
+def seed_infos(server: Server, infos: Mapping[str, Mapping[str, Any]]) -> None:
+    """Use infos built by :func:`built_infos` (in another process) instead of building them."""
+    for dataset_id, info in infos.items():
+        server.cache[f"hapi-info:{dataset_id}"] = dict(info)
 
 
 def _build_info(server: Server, request: Request, source: Any) -> dict[str, Any]:

@@ -30,7 +30,9 @@ from dasflex_core.protocols import Server, max_request_days, plan_for
 from dasflex_core.protocols.hapi import (
     OUTPUT_FORMATS,
     HapiError,
+    dataset_query,
     dataset_source,
+    definition_of,
     param,
     select_parameters,
     source_info,
@@ -112,8 +114,9 @@ def _check_size(server: Server, start: HapiTime, stop: HapiTime) -> None:
 def answer_data(server: Server, request: Request) -> Response:
     """Stream ``/data``: the source's das2 output encoded by :class:`HapiEncoder`."""
     wanted = parse_data_request(server, request)
-    query = {"read.time.min": wanted.start.iso(), "read.time.max": wanted.stop.iso()}
-    plan = plan_for(wanted.source, query, "flex", server, request)
+    query = dataset_query(wanted.source, {"read.time.min": wanted.start.iso(),
+                                          "read.time.max": wanted.stop.iso()})
+    plan = plan_for(definition_of(wanted.source), query, "flex", server, request)
     headers = [("Content-Type", MIME_TYPES[wanted.format]), ("Cache-Control", "no-store"),
                *CORS_HEADERS]
     if request.is_head:

@@ -138,7 +138,7 @@ def _binary(stamps: np.ndarray, columns: list[np.ndarray], _styles: list[tuple[i
 def _number_matrix(values: np.ndarray, precision: int, separator: bytes, opening: bytes = b"",
                    closing: bytes = b"") -> np.ndarray:
     """(n, k) doubles as NUL-padded ``%.{precision}e`` texts joined by ``separator``."""
-    from dasflex_core.tools.textfmt import Exponential
+    from dasflex_core.textfmt import Exponential
 
     rows, items = values.shape
     layout = Exponential(values, precision)

@@ -40,8 +40,8 @@ def probe_parameters(server: Server, request: Request, source: Any,
                      start: str, stop: str) -> Probe | None:
     """Data parameters (Time excluded) of ``source`` over ``start``-``stop``, or None."""
     try:
-        plan = plan_for(source, {"read.time.min": start, "read.time.max": stop}, "flex",
-                        server, request)
+        query = {"read.time.min": start, "read.time.max": stop, **getattr(source, "query", {})}
+        plan = plan_for(getattr(source, "definition", source), query, "flex", server, request)
     except DasFlexError as error:
         LOG.warning("cannot plan a HAPI probe of %s: %s", source.id, error)
         return None

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from dasflex_core.errors import NotFoundError
 from dasflex_core.http import MIME_HTML, Request, Response, error_response, text_response
-from dasflex_core.protocols import Server
+from dasflex_core.protocols import Server, nodes
 
 #: Format choices offered by forms: (key, ((value, label), ...)).
 FORMAT_CHOICES = (
@@ -103,7 +103,7 @@ def listing(server: Server, request: Request, dir_path: str) -> Response:
     """A directory of the catalog: its subdirectories and sources, for people and wget."""
     try:
         prefix = dir_path.strip("/")
-        directories, sources = _children(server, prefix)
+        directories, sources = _children(server, prefix, nodes.unlisted_ids(server, request))
         if prefix and not directories and not sources:
             raise NotFoundError("no such catalog directory")
         rows = [_directory_row(name, title) for name, title in directories]
@@ -116,14 +116,17 @@ def listing(server: Server, request: Request, dir_path: str) -> Response:
         return error_response(error, "html")
 
 
-def _children(server: Server, prefix: str) -> tuple[list[tuple[str, str]], list[Any]]:
+def _children(server: Server, prefix: str,
+              unlisted: frozenset[str]) -> tuple[list[tuple[str, str]], list[Any]]:
+    """Subdirectories and sources below ``prefix``, without hidden and ``unlisted`` sources."""
     lowered = prefix.lower()
     depth = lowered.count("/") + 1 if lowered else 0
     directories: dict[str, str] = {}
     sources = []
     for source in server.site:
         parts = source.id.split("/")
-        if "/".join(parts[:depth]).lower() != lowered or source.hidden:
+        if ("/".join(parts[:depth]).lower() != lowered or source.hidden
+                or source.id in unlisted):
             continue
         if len(parts) == depth + 1:
             sources.append(source)

@@ -21,7 +21,7 @@ import copy
 import csv
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import quoteattr
@@ -545,19 +545,35 @@ def source_files(source: SourceDef, urls: Urls) -> dict[str, str | bytes]:
     return files
 
 
+def listed_site(site: Site, unlisted: Collection[str] = ()) -> Site:
+    """``site`` without the sources whose ids are in ``unlisted`` (for listings only)."""
+    if not unlisted:
+        return site
+    kept = {key: source for key, source in site.sources.items() if source.id not in unlisted}
+    return Site(site.root, kept, site.directories, site.commands)
+
+
 def build_files(site: Site, base_url: str, *, websocket_url: str | None = None,
-                server_name: str = "dasflex") -> dict[str, str | bytes]:
-    """Every catalog file by its path below the server root (see the module docstring)."""
+                server_name: str = "dasflex",
+                unlisted: Collection[str] = ()) -> dict[str, str | bytes]:
+    """Every catalog file by its path below the server root (see the module docstring).
+
+    Sources in ``unlisted`` (protected ones a client may not read) are left
+    out of every listing (the das2 list, the Catalog nodes, ``catalog.json``
+    and ``nodes.csv``); their own files are still built, for clients that
+    know the id (their ``authorization`` block says to authenticate).
+    """
     urls = Urls.from_base(base_url, websocket_url)
+    listed = listed_site(site, unlisted)
     files: dict[str, str | bytes] = {
-        "das2list.txt": das2_list(site),
-        "root.json": _json(root_node(site, urls)),
-        "catalog.json": _json(combined_catalog(site, urls, server_name=server_name)),
-        "nodes.csv": nodes_csv(site, urls),
+        "das2list.txt": das2_list(listed),
+        "root.json": _json(root_node(listed, urls)),
+        "catalog.json": _json(combined_catalog(listed, urls, server_name=server_name)),
+        "nodes.csv": nodes_csv(listed, urls),
     }
-    for row in _node_rows(site, urls):
+    for row in _node_rows(listed, urls):
         if row[1] == "Catalog" and row[0]:
-            files[f"source/{row[0].lower()}.json"] = _json(catalog_node(site, row[0], urls))
+            files[f"source/{row[0].lower()}.json"] = _json(catalog_node(listed, row[0], urls))
     for source in site:
         files.update(source_files(source, urls))
     return files

@@ -16,7 +16,7 @@ from dataclasses import replace
 from functools import cache, partial
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dasflex_core.errors import DefinitionError
 from dasflex_core.sources import common
@@ -38,6 +38,9 @@ from dasflex_core.sources.model import (
     StreamType,
     Variable,
 )
+
+if TYPE_CHECKING:
+    from dasflex_core.sources.checks import SchemaChecks
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "source.schema.json"
 
@@ -67,8 +70,8 @@ def validate(document: Any, path: str) -> None:
     raise DefinitionError(path, f"key {where}" if where else None, error.message)
 
 
-def read_json_definition(path: Path) -> dict[str, Any]:
-    """Read and validate a JSON definition file."""
+def read_json_definition(path: Path, checks: SchemaChecks | None = None) -> dict[str, Any]:
+    """Read and validate a JSON definition file (skipping checks ``checks`` remembers)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -79,7 +82,10 @@ def read_json_definition(path: Path) -> dict[str, Any]:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DefinitionError(str(path), f"line {exc.lineno}", f"not valid JSON: {exc.msg}") from None
-    validate(document, str(path))
+    if checks is None:
+        validate(document, str(path))
+    else:
+        checks.check(document, str(path), SCHEMA_PATH, validate)
     return document
 
 
@@ -338,6 +344,7 @@ def to_source(document: Mapping[str, Any], path: Path, source_id: str,
 
 
 def load_json_definition(path: Path, source_id: str,
-                         variables: Mapping[str, str] | None = None) -> SourceDef:
+                         variables: Mapping[str, str] | None = None,
+                         checks: SchemaChecks | None = None) -> SourceDef:
     """Read, validate and convert the JSON definition at ``path``."""
-    return to_source(read_json_definition(path), path, source_id, variables)
+    return to_source(read_json_definition(path, checks), path, source_id, variables)

@@ -5,6 +5,8 @@ Layout: ``ROOT/<dirs...>/<Name>.dsdf`` or ``<Name>.json`` defines the source
 starting with ``_`` or ``.`` (other than ``_dirinfo_.dsdf``) are skipped, so
 readers and their data can live in e.g. ``ROOT/_readers/``.  Relative paths
 in a definition's commands resolve against the definition's own directory.
+A ``_commands.json`` at the root is the site's own command table, loaded and
+validated here once (:attr:`Site.commands`).
 """
 
 from __future__ import annotations
@@ -14,9 +16,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from dasflex_core.errors import DefinitionError
 from dasflex_core.sources.model import Directory, Site, SourceDef
+
+if TYPE_CHECKING:
+    from dasflex_core.commands import CommandTable
+    from dasflex_core.sources.checks import SchemaChecks
 
 DIRINFO_NAME = "_dirinfo_.dsdf"
 DEFINITION_SUFFIXES = (".dsdf", ".json")
@@ -59,13 +66,14 @@ def source_id_for(root: Path, path: Path) -> str:
     return path.relative_to(root).with_suffix("").as_posix()
 
 
-def load_source(path: Path, source_id: str, variables: Mapping[str, str] | None = None) -> SourceDef:
+def load_source(path: Path, source_id: str, variables: Mapping[str, str] | None = None,
+                checks: SchemaChecks | None = None) -> SourceDef:
     """Load one definition file (DSDF or JSON, chosen by extension)."""
     merged = {**default_variables(), **(variables or {})}
     if path.suffix.lower() == ".json":
         from dasflex_core.sources.jsondef import load_json_definition
 
-        return load_json_definition(path, source_id, merged)
+        return load_json_definition(path, source_id, merged, checks)
     from dasflex_core.sources.dsdf import load_dsdf
 
     return load_dsdf(path, source_id, merged)
@@ -97,8 +105,13 @@ def _implied_directories(source_ids: list[str]) -> dict[str, Directory]:
     return found
 
 
-def scan_site(root: Path | str, variables: Mapping[str, str] | None = None) -> SiteReport:
-    """Load every definition below ``root``, collecting problems instead of stopping."""
+def scan_site(root: Path | str, variables: Mapping[str, str] | None = None,
+              checks: SchemaChecks | None = None) -> SiteReport:
+    """Load every definition below ``root``, collecting problems instead of stopping.
+
+    ``checks`` remembers JSON documents that passed their schema in earlier
+    runs (:mod:`dasflex_core.sources.checks`); by default every one is checked.
+    """
     root = Path(root).resolve()
     variables = dict(variables or {})
     if not root.is_dir():
@@ -121,19 +134,33 @@ def scan_site(root: Path | str, variables: Mapping[str, str] | None = None) -> S
                 raise DefinitionError(str(path), None,
                                       f"source id {source_id!r} is already defined by "
                                       f"{sources[lower_ids[source_id.lower()]].definition_path}")
-            sources[source_id] = load_source(path, source_id, variables)
+            sources[source_id] = load_source(path, source_id, variables, checks)
             lower_ids[source_id.lower()] = source_id
         except DefinitionError as exc:
             problems.append(exc)
     directories = _implied_directories(list(sources))
     directories.update(dirinfo)
-    site = Site(root, MappingProxyType(sources), MappingProxyType(directories))
+    commands = None
+    try:
+        commands = site_command_table(root, checks)
+    except DefinitionError as exc:
+        problems.append(exc)
+    site = Site(root, MappingProxyType(sources), MappingProxyType(directories), commands)
     return SiteReport(site, tuple(problems), files)
 
 
-def load_site(root: Path | str, variables: Mapping[str, str] | None = None) -> Site:
+def site_command_table(root: Path, checks: SchemaChecks | None = None) -> CommandTable | None:
+    """The site's own command table (``ROOT/_commands.json``), validated; None if absent."""
+    from dasflex_core.commands import SITE_TABLE_NAME, load_command_table
+
+    path = root / SITE_TABLE_NAME
+    return load_command_table(path, checks=checks) if path.is_file() else None
+
+
+def load_site(root: Path | str, variables: Mapping[str, str] | None = None,
+              checks: SchemaChecks | None = None) -> Site:
     """Load the site at ``root``; raise the first problem if any definition is bad."""
-    report = scan_site(root, variables)
+    report = scan_site(root, variables, checks)
     if report.problems:
         first = report.problems[0]
         more = len(report.problems) - 1

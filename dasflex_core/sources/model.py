@@ -15,7 +15,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dasflex_core.commands import CommandTable
 
 #: Comparisons a :class:`Condition` may use.
 COMPARISONS = ("eq", "ne", "gt", "lt", "ge", "le")
@@ -348,11 +351,16 @@ class Directory:
 
 @dataclass(frozen=True)
 class Site:
-    """All sources of one site; ids are looked up case-insensitively."""
+    """All sources of one site; ids are looked up case-insensitively.
+
+    ``commands`` is the site's own command table (``_commands.json`` at the
+    root, loaded and validated once), or None when it has none.
+    """
 
     root: Path
     sources: Mapping[str, SourceDef]
     directories: Mapping[str, Directory] = field(default_factory=dict)
+    commands: CommandTable | None = field(default=None, compare=False)
     _by_lower: Mapping[str, SourceDef] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

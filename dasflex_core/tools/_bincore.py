@@ -236,19 +236,6 @@ class BinBatch:
 
 
 @dataclass(slots=True)
-class _PlaneState:
-    """Running sums of one plane for the open bin."""
-
-    total: np.ndarray
-    count: np.ndarray
-    first: np.ndarray
-    low: np.ndarray
-    high: np.ndarray
-    peak: np.ndarray
-    rows: list[np.ndarray] = field(default_factory=list)
-
-
-@dataclass(slots=True)
 class _Segments:
     """Per-segment partial statistics of one plane within one run."""
 
@@ -258,6 +245,13 @@ class _Segments:
     low: np.ndarray
     high: np.ndarray
     peak: np.ndarray
+
+
+@dataclass(slots=True)
+class _PlaneState(_Segments):
+    """Running sums of one plane for the open bin (and its rows, for -s)."""
+
+    rows: list[np.ndarray] = field(default_factory=list)
 
 
 class BinAccumulator:

@@ -22,10 +22,10 @@ from dasflex_core.codecs.das2_headers import PacketHeader, Plane, StreamHeader, 
 from dasflex_core.codecs.das2_props import cascade
 from dasflex_core.codecs.das2_style import canonical_units
 from dasflex_core.codecs.das2_text import encode_ascii, encode_times
-from dasflex_core.codecs.events import DataRun, HeaderDefined, StreamException, StreamStart
+from dasflex_core.codecs.events import Comment, DataRun, HeaderDefined, StreamException, StreamStart
 from dasflex_core.errors import StreamError
 from dasflex_core.tools._bincore import is_fill
-from dasflex_core.tools._binio import run_stream
+from dasflex_core.tools._binio import EventStream, run_stream
 from dasflex_core.tools._binunits import to_us2000
 
 NO_HEADERS_JSON = (
@@ -59,7 +59,7 @@ class _Column:
     fill: float | None
 
 
-class HapiStream:
+class HapiStream(EventStream):
     """das2 events in, HAPI CSV (and/or info) out through ``emit``."""
 
     def __init__(self, config: HapiConfig, emit: Callable[[bytes], object]) -> None:
@@ -74,33 +74,24 @@ class HapiStream:
         self.any_output = False
         self.warned: set[int] = set()
 
-    def handle(self, events: list) -> None:
-        """Process reader events (comments are ignored)."""
-        for event in events:
-            if self.done:
-                return
-            if isinstance(event, DataRun):
-                if event.packet_id == self.packet_id and self.config.data:
-                    self._on_data(event)
-            elif isinstance(event, HeaderDefined):
-                self._on_packet_header(event)
-            elif isinstance(event, StreamStart):
-                self.stream = event.header
-            elif isinstance(event, StreamException):
-                self._on_exception(event)
+    def on_stream_start(self, event: StreamStart) -> None:
+        self.stream = event.header
+
+    def on_comment(self, event: Comment) -> None:
+        """Ignored."""
 
     def finish(self) -> None:
         """das2C's answer when no packet header was seen in header-only mode."""
         if not self.any_output and not self.config.data:
             self.emit(NO_HEADERS_JSON.encode())
 
-    def _on_exception(self, event: StreamException) -> None:
+    def on_exception(self, event: StreamException) -> None:
         if event.type in ("NoDataInInterval", "NoMatchingData"):
             self.done = True
             return
         raise StreamError(f"stream exception {event.type}: {event.message}", event.offset)
 
-    def _on_packet_header(self, event: HeaderDefined) -> None:
+    def on_packet_header(self, event: HeaderDefined) -> None:
         if self.packet_id is None:
             self.packet_id = event.packet_id
         if event.packet_id != self.packet_id:
@@ -135,7 +126,9 @@ class HapiStream:
             fill = plane_fill(plane, header, self.stream)
             self.columns.append(_Column(index, plane, name, width, fill))
 
-    def _on_data(self, run: DataRun) -> None:
+    def on_data(self, run: DataRun) -> None:
+        if run.packet_id != self.packet_id or not self.config.data:
+            return
         header = self.header
         assert header is not None
         x_plane = header.x_plane

@@ -16,10 +16,10 @@ import numpy as np
 from dasflex_core.codecs import das2_style
 from dasflex_core.codecs.das2_headers import PacketHeader, Plane, StreamHeader, parse_encoding
 from dasflex_core.codecs.das2_props import Properties, Property, cascade
-from dasflex_core.codecs.das2_writer import encode_comment, encode_exception, encode_records
-from dasflex_core.codecs.events import Comment, DataRun, HeaderDefined, StreamException, StreamStart
+from dasflex_core.codecs.das2_writer import encode_records
+from dasflex_core.codecs.events import DataRun, HeaderDefined, StreamStart
 from dasflex_core.errors import StreamError
-from dasflex_core.tools._binio import run_stream
+from dasflex_core.tools._binio import EventStream, run_stream
 from dasflex_core.tools._binprops import SlotProperties
 
 PROGRAM = "das2_histo"
@@ -81,7 +81,7 @@ class _Output:
     histogram: Histogram
 
 
-class HistoStream:
+class HistoStream(EventStream):
     """das2 events in, histogram stream out through ``emit``."""
 
     def __init__(self, config: HistoConfig, emit: Callable[[bytes], object]) -> None:
@@ -92,26 +92,13 @@ class HistoStream:
         self.inputs: dict[int, tuple[PacketHeader, list[tuple[int, _Output]]]] = {}
         self.next_id = 1
 
-    def handle(self, events: list) -> None:
-        """Process reader events."""
-        for event in events:
-            if isinstance(event, DataRun):
-                self._on_data(event)
-            elif isinstance(event, HeaderDefined):
-                self._on_packet_header(event)
-            elif isinstance(event, StreamStart):
-                self._on_stream_header(event.header)
-            elif isinstance(event, Comment):
-                self.emit(encode_comment(event.type, event.source, event.value))
-            elif isinstance(event, StreamException):
-                self.emit(encode_exception(event.type, event.message))
-
     def finish(self) -> None:
         """Write the histograms of every packet type still defined, in ID order."""
         for packet_id in sorted(self.inputs):
             self._write(packet_id)
 
-    def _on_stream_header(self, header: StreamHeader) -> None:
+    def on_stream_start(self, event: StreamStart) -> None:
+        header: StreamHeader = event.header
         mode = self.config.mode
         self.input_props = header.properties
         props = SlotProperties(Properties())
@@ -127,7 +114,7 @@ class HistoStream:
         out = StreamHeader(properties=self.stream_props)
         self.emit(das2_style.stream_header_packet(out, PROGRAM))
 
-    def _on_packet_header(self, event: HeaderDefined) -> None:
+    def on_packet_header(self, event: HeaderDefined) -> None:
         if event.packet_id in self.inputs:
             self._write(event.packet_id)
         header: PacketHeader = event.header
@@ -169,7 +156,7 @@ class HistoStream:
         fill = float(fill_item.value()) if fill_item is not None else 0.0
         return _Output(packet, Histogram(plane.nitems, fill))
 
-    def _on_data(self, run: DataRun) -> None:
+    def on_data(self, run: DataRun) -> None:
         entry = self.inputs.get(run.packet_id)
         if entry is None:
             return

@@ -4,14 +4,17 @@
 under its former name (pipes widened, waiting input gathered into chunks of
 up to ``target`` bytes, read straight into write-once buffers that a
 ``Das2Reader`` parses without copying); :class:`EventPipeline` overlaps
-parsing with the tool's numpy work.
+parsing with the tool's numpy work; :class:`EventStream` is the event
+dispatch the tools' stream handlers share.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO
 
+from dasflex_core.codecs.das2_writer import encode_comment, encode_exception
+from dasflex_core.codecs.events import Comment, DataRun, HeaderDefined, StreamException, StreamStart
 from dasflex_core.tools._common import Output, read_views
 
 #: Bytes gathered per chunk when input is flowing.
@@ -26,31 +29,91 @@ def read_batched(source: BinaryIO | None = None, target: int = TARGET_CHUNK_BYTE
     return read_views(source, target)
 
 
+class EventStream:
+    """Base of the tools' stream handlers: :meth:`handle` routes each reader
+    event to an ``on_*`` method.
+
+    By default headers and data are ignored and comments and exceptions are
+    passed on through ``emit``; subclasses override what they use.  Setting
+    ``done`` ends the handling (and :func:`run_stream` stops reading).
+    """
+
+    emit: Callable[[bytes], object]
+    done: bool = False
+
+    def handle(self, events: Iterable[object]) -> None:
+        """Process a batch of reader events, in order, until ``done``."""
+        for event in events:
+            if self.done:
+                return
+            if isinstance(event, DataRun):
+                self.on_data(event)
+            elif isinstance(event, HeaderDefined):
+                self.on_packet_header(event)
+            elif isinstance(event, StreamStart):
+                self.on_stream_start(event)
+            elif isinstance(event, Comment):
+                self.on_comment(event)
+            elif isinstance(event, StreamException):
+                self.on_exception(event)
+
+    def on_data(self, run: DataRun) -> None:
+        """A run of data records."""
+
+    def on_packet_header(self, event: HeaderDefined) -> None:
+        """A packet header (re)defined."""
+
+    def on_stream_start(self, event: StreamStart) -> None:
+        """The stream header."""
+
+    def on_comment(self, event: Comment) -> None:
+        """A comment packet: passed on."""
+        self.emit(encode_comment(event.type, event.source, event.value))
+
+    def on_exception(self, event: StreamException) -> None:
+        """An exception packet: passed on."""
+        self.emit(encode_exception(event.type, event.message))
+
+
 def run_stream(make_stream: Callable[[Callable[[bytes], Any]], Any],
-               source: BinaryIO | None = None, sink: BinaryIO | None = None) -> int:
+               source: BinaryIO | None = None, sink: BinaryIO | None = None,
+               threaded: bool = False) -> int:
     """Feed the das2 stream on ``source`` (stdin) to a tool's event handler; return 0.
 
     ``make_stream(write)`` builds the handler: an object with ``handle(events)``
-    and ``finish()``, writing its output through ``write`` to ``sink``
-    (stdout).  A handler whose ``done`` attribute becomes true stops the
-    reading early.
+    and ``finish()`` (an :class:`EventStream`), writing its output through
+    ``write`` to ``sink`` (stdout).  A handler whose ``done`` attribute
+    becomes true stops the reading early.  ``threaded``: input is parsed on
+    this thread while the handler works on another (:class:`EventPipeline`).
     """
     from dasflex_core.codecs.das2 import Das2Reader
 
     output = Output(sink)
     stream = make_stream(output.write)
     reader = Das2Reader()
+    pipeline = EventPipeline(stream.handle) if threaded else None
+    put = pipeline.put if pipeline is not None else stream.handle
     try:
-        for chunk in read_batched(source):
-            stream.handle(reader.feed(chunk))
-            if getattr(stream, "done", False):
-                break
-        else:
-            stream.handle(reader.close())
+        try:
+            for chunk in read_batched(source):
+                put(reader.feed(chunk))
+                if getattr(stream, "done", False):
+                    break
+            else:
+                put(reader.close())
+        finally:
+            if pipeline is not None:
+                pipeline.close()
         stream.finish()
     finally:
         output.flush()
     return 0
+
+
+def run_pipelined(make_stream: Callable[[Callable[[bytes], Any]], Any],
+                  source: BinaryIO | None = None, sink: BinaryIO | None = None) -> int:
+    """:func:`run_stream` with parsing and handling on two threads; return 0."""
+    return run_stream(make_stream, source, sink, threaded=True)
 
 
 class EventPipeline:

@@ -16,10 +16,10 @@ import numpy as np
 from dasflex_core.codecs import das2_style
 from dasflex_core.codecs.das2_headers import PacketHeader, Plane, StreamHeader, parse_encoding
 from dasflex_core.codecs.das2_writer import encode_records
-from dasflex_core.codecs.events import DataRun, HeaderDefined, StreamStart
+from dasflex_core.codecs.events import Comment, DataRun, HeaderDefined, StreamException, StreamStart
 from dasflex_core.errors import StreamError
 from dasflex_core.tools._bincore import bin_numbers
-from dasflex_core.tools._binio import run_stream
+from dasflex_core.tools._binio import EventStream, run_stream
 from dasflex_core.tools._binprops import SlotProperties
 from dasflex_core.tools._binunits import to_us2000
 
@@ -115,7 +115,7 @@ class RateCounter:
         return [(number, self.counts.get(number, 0.0)) for number in range(low, high + 1)]
 
 
-class RateStream:
+class RateStream(EventStream):
     """das2 events in, the rate stream out through ``emit``."""
 
     def __init__(self, config: RateConfig, emit: Callable[[bytes], object]) -> None:
@@ -126,21 +126,23 @@ class RateStream:
         self.out_header = _rate_packet_header(config)
         self.started = False
 
-    def handle(self, events: list) -> None:
-        """Process reader events (comments and exceptions are ignored, as das2C does)."""
-        for event in events:
-            if isinstance(event, DataRun):
-                self._on_data(event)
-            elif isinstance(event, HeaderDefined):
-                self.headers[event.packet_id] = event.header
-            elif isinstance(event, StreamStart) and not self.started:
-                self._on_stream_header(event.header)
+    def on_packet_header(self, event: HeaderDefined) -> None:
+        self.headers[event.packet_id] = event.header
+
+    def on_comment(self, event: Comment) -> None:
+        """Ignored, as das2C does."""
+
+    def on_exception(self, event: StreamException) -> None:
+        """Ignored, as das2C does."""
 
     def finish(self) -> None:
         """Write the bins still held."""
         self._write(self.counter.finish())
 
-    def _on_stream_header(self, header: StreamHeader) -> None:
+    def on_stream_start(self, event: StreamStart) -> None:
+        if self.started:
+            return
+        header: StreamHeader = event.header
         self.started = True
         props = SlotProperties(header.properties)
         for name in REMOVED_PROPERTIES:
@@ -159,7 +161,7 @@ class RateStream:
         self.emit(das2_style.stream_header_packet(out, PROGRAM))
         self.emit(das2_style.packet_header_packet(self.out_header))
 
-    def _on_data(self, run: DataRun) -> None:
+    def on_data(self, run: DataRun) -> None:
         header = self.headers[run.packet_id]
         x_plane = header.x_plane
         if x_plane is None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from dasflex_core.codecs.das2_reader import Das2Reader
-from dasflex_core.tools._binio import EventPipeline, read_batched
+from dasflex_core.tools._binio import run_pipelined
 from dasflex_core.tools._binstream import BinnerConfig, StreamBinner
-from dasflex_core.tools._common import Output
+
+
+def time_binner(program: str, args: Any, **settings: Any) -> BinnerConfig:
+    """The config of a time binner: ``args.bin_seconds`` wide bins from ``args.begin``."""
+    from dasflex_core.tools._binunits import parse_begin
+
+    origin = None if args.begin is None else parse_begin(args.begin)
+    return BinnerConfig(program=program, width=args.bin_seconds * 1.0e6, origin=origin, **settings)
 
 
 def bin_stdin(config: BinnerConfig, source: BinaryIO | None = None, sink: BinaryIO | None = None) -> int:
@@ -15,18 +21,4 @@ def bin_stdin(config: BinnerConfig, source: BinaryIO | None = None, sink: Binary
 
     Input is parsed on this thread while the binner works on another.
     """
-    output = Output(sink)
-    binner = StreamBinner(config, output.write)
-    reader = Das2Reader()
-    pipeline = EventPipeline(binner.handle)
-    try:
-        try:
-            for chunk in read_batched(source):
-                pipeline.put(reader.feed(chunk))
-            pipeline.put(reader.close())
-        finally:
-            pipeline.close()
-        binner.finish()
-    finally:
-        output.flush()
-    return 0
+    return run_pipelined(lambda write: StreamBinner(config, write), source, sink)

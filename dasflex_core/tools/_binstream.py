@@ -12,7 +12,7 @@ xCacheResInfo.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +31,7 @@ from dasflex_core.tools._bincore import (
     PlaneStats,
     bin_numbers,
 )
+from dasflex_core.tools._binio import EventStream
 from dasflex_core.tools._binprops import SlotProperties
 from dasflex_core.tools._binunits import seconds_per_unit, to_us2000
 
@@ -71,7 +72,7 @@ class _PacketState:
     groups: list[_Group]
 
 
-class StreamBinner:
+class StreamBinner(EventStream):
     """Turns das2 events into the binned das2 stream written through ``writer``."""
 
     def __init__(self, config: BinnerConfig, emit: Callable[[bytes], object]) -> None:
@@ -83,28 +84,13 @@ class StreamBinner:
         self.progress = ProgressLimiter()
 
     # -- events -------------------------------------------------------------
-    def handle(self, events: Iterable[object]) -> None:
-        """Process a batch of reader events."""
-        for event in events:
-            if isinstance(event, DataRun):
-                self._on_data(event)
-            elif isinstance(event, HeaderDefined):
-                self._on_packet_header(event)
-            elif isinstance(event, StreamStart):
-                self._on_stream_header(event)
-            elif isinstance(event, Comment):
-                self._on_comment(event)
-            elif isinstance(event, StreamException):
-                if self.config.pass_oob:
-                    self.emit(encode_exception(event.type, event.message))
-
     def finish(self) -> None:
         """Flush every open bin, in packet ID order."""
         for packet_id in sorted(self.packets):
             self._flush(packet_id)
 
     # -- stream header ------------------------------------------------------
-    def _on_stream_header(self, event: StreamStart) -> None:
+    def on_stream_start(self, event: StreamStart) -> None:
         header: StreamHeader = event.header
         self.stream_in = header
         props = header.properties.copy()
@@ -114,7 +100,7 @@ class StreamBinner:
         self.emit(das2_style.stream_header_packet(out, self.config.program))
 
     # -- packet headers -----------------------------------------------------
-    def _on_packet_header(self, event: HeaderDefined) -> None:
+    def on_packet_header(self, event: HeaderDefined) -> None:
         packet_id = event.packet_id
         if packet_id in self.packets:
             self._flush(packet_id)
@@ -185,7 +171,7 @@ class StreamBinner:
         return span_us <= self.config.width
 
     # -- data ---------------------------------------------------------------
-    def _on_data(self, run: DataRun) -> None:
+    def on_data(self, run: DataRun) -> None:
         state = self.packets.get(run.packet_id)
         if state is None or state.accumulator is None:
             return
@@ -231,7 +217,11 @@ class StreamBinner:
         self.emit(encode_records(header, records))
 
     # -- out of band --------------------------------------------------------
-    def _on_comment(self, event: Comment) -> None:
+    def on_exception(self, event: StreamException) -> None:
+        if self.config.pass_oob:
+            self.emit(encode_exception(event.type, event.message))
+
+    def on_comment(self, event: Comment) -> None:
         if not self.config.pass_oob:
             return
         if self.config.drop_progress and event.type in PROGRESS_TYPES:

@@ -102,21 +102,33 @@ def positive_float(text: str) -> float:
     return value
 
 
+def add_time_bin_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``-b BEGIN`` option of the time binners (the positional BIN_SECONDS
+    is added by :func:`add_bin_seconds`, after the tool's own options)."""
+    parser.add_argument("-b", dest="begin", metavar="BEGIN",
+                        help="start bin 0 at this time instead of at the first data time")
+
+
+def add_bin_seconds(parser: argparse.ArgumentParser) -> None:
+    """The positional BIN_SECONDS of the time binners."""
+    parser.add_argument("bin_seconds", type=positive_float, metavar="BIN_SECONDS",
+                        help="width of the time bins in seconds")
+
+
 def report_error(prog: str, message: str) -> None:
     """Write ``PROG: error: MESSAGE`` as one line to stderr."""
-    one_line = " ".join(str(message).split())
-    try:
-        sys.stderr.write(f"{prog}: error: {one_line}\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
+    _report(prog, "error", message)
 
 
 def report_warning(prog: str, message: str) -> None:
     """Write ``PROG: warning: MESSAGE`` as one line to stderr."""
+    _report(prog, "warning", message)
+
+
+def _report(prog: str, level: str, message: str) -> None:
     one_line = " ".join(str(message).split())
     try:
-        sys.stderr.write(f"{prog}: warning: {one_line}\n")
+        sys.stderr.write(f"{prog}: {level}: {one_line}\n")
         sys.stderr.flush()
     except (OSError, ValueError):
         pass

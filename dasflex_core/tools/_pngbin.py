@@ -132,7 +132,23 @@ def merge_columns(values: np.ndarray, target: np.ndarray, combine: np.ufunc,
     return merged
 
 
-class LineBins:
+class _GridBins:
+    """Per-column statistics over a :class:`ColumnGrid` that may coarsen."""
+
+    grid: ColumnGrid
+
+    def _place(self, x: np.ndarray) -> np.ndarray:
+        """Column indexes of ``x``, merging the columns first if the grid coarsens."""
+        indexes, factor, old_start = self.grid.place(x)
+        if factor > 1 or self.grid.start != old_start:
+            self._merge(self.grid.remap(factor, old_start))
+        return indexes
+
+    def _merge(self, target: np.ndarray) -> None:
+        raise NotImplementedError
+
+
+class LineBins(_GridBins):
     """Minimum and maximum of the values falling in each column."""
 
     def __init__(self, columns: int) -> None:
@@ -147,9 +163,7 @@ class LineBins:
             if not keep.any():
                 return
             x, values = x[keep], values[keep]
-        indexes, factor, old_start = self.grid.place(x)
-        if factor > 1 or self.grid.start != old_start:
-            self._merge(self.grid.remap(factor, old_start))
+        indexes = self._place(x)
         found = _segments(indexes)
         if found is None:
             np.minimum.at(self.low, indexes, values)
@@ -168,7 +182,7 @@ class LineBins:
         return self.low <= self.high
 
 
-class MeanBins:
+class MeanBins(_GridBins):
     """Sum and count per column and item, for column means of spectra."""
 
     def __init__(self, columns: int, items: int) -> None:
@@ -183,9 +197,7 @@ class MeanBins:
             if not rows.any():
                 return
             x, values, valid = x[rows], values[rows], valid[rows]
-        indexes, factor, old_start = self.grid.place(x)
-        if factor > 1 or self.grid.start != old_start:
-            self._merge(self.grid.remap(factor, old_start))
+        indexes = self._place(x)
         clean = np.where(valid, values, 0.0)
         found = _segments(indexes)
         if found is None:

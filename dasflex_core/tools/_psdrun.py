@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from dasflex_core.codecs.das2_reader import Das2Reader
-from dasflex_core.tools._binio import EventPipeline, read_batched
-from dasflex_core.tools._common import Output
+from dasflex_core.tools._binio import run_pipelined
 from dasflex_core.tools._psdstream import PsdConfig, PsdStream
 
 
@@ -16,21 +14,4 @@ def psd_stdin(config: PsdConfig, source: BinaryIO | None = None, sink: BinaryIO 
     Input is parsed on this thread while the spectra are computed on another;
     an exception packet in the input ends the stream (as in das2C).
     """
-    output = Output(sink)
-    stream = PsdStream(config, output.write)
-    reader = Das2Reader()
-    pipeline = EventPipeline(stream.handle)
-    try:
-        try:
-            for chunk in read_batched(source):
-                pipeline.put(reader.feed(chunk))
-                if stream.stopped:
-                    break
-            if not stream.stopped:
-                pipeline.put(reader.close())
-        finally:
-            pipeline.close()
-        stream.finish()
-    finally:
-        output.flush()
-    return 0
+    return run_pipelined(lambda write: PsdStream(config, write), source, sink)

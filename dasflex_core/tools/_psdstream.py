@@ -23,11 +23,12 @@ import numpy as np
 
 from dasflex_core.codecs import das2_style
 from dasflex_core.codecs.das2_headers import PacketHeader, Plane, StreamHeader, plane_fill
-from dasflex_core.codecs.das2_writer import encode_comment, encode_exception, encode_records
-from dasflex_core.codecs.events import Comment, DataRun, HeaderDefined, StreamException, StreamStart
+from dasflex_core.codecs.das2_writer import encode_exception, encode_records
+from dasflex_core.codecs.events import DataRun, HeaderDefined, StreamException, StreamStart
 from dasflex_core.errors import StreamError
 from dasflex_core.tools import _psdunits as units
 from dasflex_core.tools._bincore import is_fill
+from dasflex_core.tools._binio import EventStream
 from dasflex_core.tools._binprops import SlotProperties
 from dasflex_core.tools._binunits import seconds_per_unit
 from dasflex_core.tools._psdcore import PsdCalculator, jitter_breaks
@@ -91,7 +92,7 @@ class _XTransform:
     z_scale: float = 1.0
 
 
-class PsdStream:
+class PsdStream(EventStream):
     """das2 events in, the spectral stream out through ``emit``."""
 
     def __init__(self, config: PsdConfig, emit: Callable[[bytes], object]) -> None:
@@ -103,36 +104,25 @@ class PsdStream:
         self.layouts: dict[str, int] = {}
         self.next_id = 1
         self.packets_out = 0
-        self.stopped = False
+        self.done = False
 
     # -- events -------------------------------------------------------------
-    def handle(self, events: list) -> None:
-        """Process reader events."""
-        for event in events:
-            if self.stopped:
-                return
-            if isinstance(event, DataRun):
-                self._on_data(event)
-            elif isinstance(event, HeaderDefined):
-                self._on_packet_header(event)
-            elif isinstance(event, StreamStart):
-                self._on_stream_header(event.header)
-            elif isinstance(event, Comment):
-                self.emit(encode_comment(event.type, event.source, event.value))
-            elif isinstance(event, StreamException):
-                self.emit(encode_exception(event.type, event.message))
-                self.stopped = True
+    def on_exception(self, event: StreamException) -> None:
+        """Passed on; it ends the stream (as in das2C)."""
+        self.emit(encode_exception(event.type, event.message))
+        self.done = True
 
     def finish(self) -> None:
         """Say so when nothing could be transformed."""
-        if self.packets_out == 0 and not self.stopped:
+        if self.packets_out == 0 and not self.done:
             self.emit(encode_exception(
                 "NoDataInInterval",
                 "All input data segments were too short for the requested DFT size",
             ))
 
     # -- stream header ------------------------------------------------------
-    def _on_stream_header(self, header: StreamHeader) -> None:
+    def on_stream_start(self, event: StreamStart) -> None:
+        header: StreamHeader = event.header
         self.stream_in = header
         config = self.config
         props = SlotProperties(header.properties)
@@ -156,7 +146,7 @@ class PsdStream:
         self.emit(das2_style.stream_header_packet(out, PROGRAM))
 
     # -- packet headers -----------------------------------------------------
-    def _on_packet_header(self, event: HeaderDefined) -> None:
+    def on_packet_header(self, event: HeaderDefined) -> None:
         header: PacketHeader = event.header
         kinds = [plane.kind for plane in header.planes]
         if "z" in kinds:
@@ -296,7 +286,7 @@ class PsdStream:
         return out_id, PacketHeader(out_id, tuple(planes)), True
 
     # -- data ---------------------------------------------------------------
-    def _on_data(self, run: DataRun) -> None:
+    def on_data(self, run: DataRun) -> None:
         target = self.inputs.get(run.packet_id)
         if target is None:
             return

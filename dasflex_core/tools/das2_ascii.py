@@ -203,7 +203,7 @@ class _TextLayout:
         import numpy as np
 
         from dasflex_core.errors import StreamError
-        from dasflex_core.tools.textfmt import FieldOverflowError
+        from dasflex_core.textfmt import FieldOverflowError
 
         count = len(records)
         matrix = np.empty((count, self.row_bytes), dtype=np.uint8)
@@ -240,7 +240,7 @@ class _TextLayout:
     def _format_block(self, fields: np.ndarray, values: np.ndarray, block: _Block) -> None:
         import numpy as np
 
-        from dasflex_core.tools import textfmt
+        from dasflex_core import textfmt
 
         target = block.target
         source = block.sources[0]

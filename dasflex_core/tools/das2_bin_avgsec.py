@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from dasflex_core.tools._common import ToolParser, positive_float, run_tool
+from dasflex_core.tools._common import ToolParser, add_bin_seconds, add_time_bin_arguments, run_tool
 
 DESCRIPTION = """\
 Average <y>, <yscan> and <z> values of a das2 stream over BIN_SECONDS wide
@@ -22,29 +22,23 @@ no more than a bin collapse to a single <y>."""
 def build_parser() -> ToolParser:
     """The command line of das2_bin_avgsec."""
     parser = ToolParser("das2_bin_avgsec", DESCRIPTION)
-    parser.add_argument("-b", dest="begin", metavar="BEGIN",
-                        help="start bin 0 at this time instead of at the first data time")
+    add_time_bin_arguments(parser)
     parser.add_argument("-r", dest="minmax", action="store_true",
                         help="add .min and .max planes holding each bin's range")
     parser.add_argument("-s", dest="stddev", action="store_true",
                         help="add a .stddev plane holding each bin's standard deviation")
     parser.add_argument("-p", dest="drop_progress", action="store_true",
                         help="drop taskProgress/taskSize comments")
-    parser.add_argument("bin_seconds", type=positive_float, metavar="BIN_SECONDS",
-                        help="width of the time bins in seconds")
+    add_bin_seconds(parser)
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
     from dasflex_core.tools._bincore import BinOptions
-    from dasflex_core.tools._binrun import bin_stdin
-    from dasflex_core.tools._binstream import BinnerConfig
-    from dasflex_core.tools._binunits import parse_begin
+    from dasflex_core.tools._binrun import bin_stdin, time_binner
 
-    config = BinnerConfig(
-        program="das2_bin_avgsec",
-        width=args.bin_seconds * 1.0e6,
-        origin=None if args.begin is None else parse_begin(args.begin),
+    config = time_binner(
+        "das2_bin_avgsec", args,
         options=BinOptions(minmax=args.minmax, stddev=args.stddev),
         drop_progress=args.drop_progress,
         max_input_planes=_plane_limit(args.minmax, args.stddev),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from dasflex_core.tools._common import ToolParser, positive_float, run_tool
+from dasflex_core.tools._common import ToolParser, add_bin_seconds, add_time_bin_arguments, run_tool
 
 DESCRIPTION = """\
 Average das2 stream values over BIN_SECONDS wide time bins and add, for each
@@ -22,25 +22,19 @@ re-emitted at a limited rate."""
 def build_parser() -> ToolParser:
     """The command line of das2_bin_peakavgsec."""
     parser = ToolParser("das2_bin_peakavgsec", DESCRIPTION)
-    parser.add_argument("-b", dest="begin", metavar="BEGIN",
-                        help="start bin 0 at this time instead of at the first data time")
+    add_time_bin_arguments(parser)
     parser.add_argument("--true-peak", action="store_true",
                         help="peak = largest value even when negative (das2C floors it at 0)")
-    parser.add_argument("bin_seconds", type=positive_float, metavar="BIN_SECONDS",
-                        help="width of the time bins in seconds")
+    add_bin_seconds(parser)
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
     from dasflex_core.tools._bincore import BinOptions
-    from dasflex_core.tools._binrun import bin_stdin
-    from dasflex_core.tools._binstream import BinnerConfig
-    from dasflex_core.tools._binunits import parse_begin
+    from dasflex_core.tools._binrun import bin_stdin, time_binner
 
-    config = BinnerConfig(
-        program="das2_bin_peakavgsec",
-        width=args.bin_seconds * 1.0e6,
-        origin=None if args.begin is None else parse_begin(args.begin),
+    config = time_binner(
+        "das2_bin_peakavgsec", args,
         options=BinOptions(peak=True, peak_from_zero=not args.true_peak),
         max_input_planes=48,
         reemit_progress=True,

@@ -1,10 +1,12 @@
 """das2_cache_rdr: read pre-binned das2 cache blocks for a time range.
 
-``das2_cache_rdr [-p SECONDS] DSDF CACHE_DIR PARAMSET RES BEGIN END`` picks
-the DSDF's coarsest ``cacheLevel_NN`` whose parameters match PARAMSET and
-whose bin size is at most RES seconds, then streams the cache blocks that
-cover [BEGIN, END) as one das2 stream (``research/das2c.md`` §4.9).  The
-block layout is described in ``docs/tools.md`` and built by :func:`block_path`.
+``das2_cache_rdr [-p SECONDS] [-l KEY] DEFINITION CACHE_DIR PARAMSET RES BEGIN END``
+picks the definition's coarsest cache level whose parameters match PARAMSET
+and whose bin size is at most RES seconds (or the level KEY), then streams
+the cache blocks that cover [BEGIN, END) as one das2 stream
+(``research/das2c.md`` §4.9).  DEFINITION is a DSDF (``cacheLevel_NN``) or a
+JSON definition (``cacheLevels``).  The block layout is
+:mod:`dasflex_core.cache.layout` (``docs/cache.md``).
 """
 
 from __future__ import annotations
@@ -12,17 +14,30 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dasflex_core.cache.layout import (
+    block_path,
+    block_start,
+    blocks_between,
+    level_subdir,
+    next_block,
+    normalise_params,
+    paramset_name,
+)
 from dasflex_core.errors import QueryError
 from dasflex_core.tools._common import Output, ToolParser, run_tool
 
 if TYPE_CHECKING:
     from dasflex_core.codecs.events import Event
+
+__all__ = [
+    "block_path", "block_start", "blocks_between", "level_subdir", "main", "next_block",
+    "normalise_params", "paramset_name", "read_cache",
+]
 
 PROG = "das2_cache_rdr"
 
@@ -34,28 +49,10 @@ order.  The level read is the coarsest cacheLevel_NN of DSDF whose params
 normalise to PARAMSET and whose bin size is at most RES seconds (0 or
 'intrinsic' selects full resolution).  Missing blocks are skipped; when no
 block has data in range, a NoDataInInterval exception is written.  The old
-order DSDF CACHE_DIR PARAMSET BEGIN END RES is also accepted."""
+order DSDF CACHE_DIR PARAMSET BEGIN END RES is also accepted.  With -l KEY the
+level cacheLevel_KEY is read whatever RES says (dasflex's planner names the
+level it found built); DSDF may also be a JSON definition (cacheLevels)."""
 
-#: The das2 time origin; block periods are enumerated on this calendar.
-_EPOCH_2000 = datetime(2000, 1, 1)
-#: File name stamp format of a block, by period.
-_STAMP_FORMATS = {
-    "yearly": "%Y",
-    "monthly": "%Y-%m",
-    "daily": "%Y-%m-%d",
-    "hourly": "%Y-%m-%dT%H",
-    "perminute": "%Y-%m-%dT%H-%M",
-    "persecond": "%Y-%m-%dT%H-%M-%S",
-}
-#: Directory levels above a block file, by period.
-_DIR_FORMATS = {
-    "yearly": (),
-    "monthly": ("%Y",),
-    "daily": ("%Y", "%m"),
-    "hourly": ("%Y", "%m", "%d"),
-    "perminute": ("%Y", "%m", "%d", "%H"),
-    "persecond": ("%Y", "%m", "%d", "%H", "%M"),
-}
 _PLAIN_NUMBER = re.compile(r"\s*[0-9.]+(?:[eE][+-]?\d+)?\s*")
 
 
@@ -72,88 +69,6 @@ class CacheRequest:
     resolution: float
     begin_text: str
     end_text: str
-
-
-def normalise_params(text: str) -> str:
-    """das2C's parameter normal form: ``-opt value`` pairs merged, sorted, joined by ``_``."""
-    words = text.split()
-    merged: list[str] = []
-    index = 0
-    while index < len(words):
-        word = words[index]
-        follows = words[index + 1] if index + 1 < len(words) else None
-        if word.startswith("-") and follows is not None and not follows.startswith("-"):
-            merged.append(f"{word}_{follows}")
-            index += 2
-        else:
-            merged.append(word)
-            index += 1
-    return "_".join(sorted(merged)) if merged else "_noparam"
-
-
-def paramset_name(paramset: str) -> str:
-    """The directory name of PARAMSET: kept when already one word, else normalised."""
-    return paramset if paramset.split() == [paramset] else normalise_params(paramset)
-
-
-def level_subdir(resolution_text: str) -> str:
-    """``intrinsic`` or ``bin-<N><units>`` (spaces dropped) for a level's resolution."""
-    compact = "".join(resolution_text.split())
-    return "intrinsic" if compact.lower() == "intrinsic" else f"bin-{compact}"
-
-
-def block_start(moment: datetime, period: str) -> datetime:
-    """The start of the ``period`` block holding ``moment``."""
-    if period == "yearly":
-        return moment.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-    if period == "monthly":
-        return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    if period == "daily":
-        return moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    if period == "hourly":
-        return moment.replace(minute=0, second=0, microsecond=0)
-    if period == "perminute":
-        return moment.replace(second=0, microsecond=0)
-    return moment.replace(microsecond=0)
-
-
-def next_block(start: datetime, period: str) -> datetime:
-    """The start of the block after the one starting at ``start``."""
-    if period == "yearly":
-        return start.replace(year=start.year + 1)
-    if period == "monthly":
-        return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
-    step = {"daily": timedelta(days=1), "hourly": timedelta(hours=1),
-            "perminute": timedelta(minutes=1), "persecond": timedelta(seconds=1)}[period]
-    return start + step
-
-
-def block_path(level_dir: Path, subdir: str, period: str, start: datetime) -> Path:
-    """The file of the ``period`` block starting at ``start`` under ``level_dir``.
-
-    ``level_dir`` is ``CACHE_DIR/<paramset>/<subdir>``; e.g. a daily block:
-    ``level_dir/2020/01/2020-01-02_bin-60s.d2s``.
-    """
-    folders = [start.strftime(part) for part in _DIR_FORMATS[period]]
-    name = f"{start.strftime(_STAMP_FORMATS[period])}_{subdir}.d2s"
-    return level_dir.joinpath(*folders, name)
-
-
-def blocks_between(begin: float, end: float, period: str) -> Iterator[datetime]:
-    """Start times of the ``period`` blocks overlapping [begin, end) (us2000)."""
-    first = _datetime(begin)
-    last = _datetime(end)
-    start = block_start(first, period)
-    while start < last or start == block_start(first, period):
-        yield start
-        start = next_block(start, period)
-
-
-def _datetime(us2000: float) -> datetime:
-    try:
-        return _EPOCH_2000 + timedelta(microseconds=us2000)
-    except OverflowError:
-        raise QueryError("time out of the supported range") from None
 
 
 def _parse_time(text: str) -> float:
@@ -181,31 +96,82 @@ def _ordered(args: argparse.Namespace) -> tuple[str, str, str]:
     return args.third, args.fourth, args.fifth
 
 
-def _choose_level(dsdf: Path, paramset: str, resolution: float) -> Any:
-    """The coarsest matching cache level of ``dsdf`` with bin size <= ``resolution``."""
+def definition_levels(definition: Path) -> list[Any]:
+    """The cache levels of a DSDF (``cacheLevel_NN``) or JSON definition (``cacheLevels``)."""
+    try:
+        text = definition.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        kind = "JSON definition" if _is_json(definition) else "DSDF"
+        raise QueryError(f"cannot read {kind} {definition}: {exc.strerror or exc}") from None
+    entries = _json_level_entries(definition, text) if _is_json(definition) \
+        else _dsdf_level_entries(definition, text)
     from dasflex_core.sources.common import parse_cache_level
+
+    levels = []
+    for key, name, value in entries:
+        try:
+            levels.append(parse_cache_level(key, value))
+        except ValueError as exc:
+            raise QueryError(f"{definition}: bad {name}: {exc}") from None
+    return levels
+
+
+def _is_json(definition: Path) -> bool:
+    return definition.suffix.lower() == ".json"
+
+
+def _dsdf_level_entries(definition: Path, text: str) -> list[tuple[str, str, str]]:
     from dasflex_core.sources.dsdf import parse_dsdf_text
 
+    document = parse_dsdf_text(text, str(definition))
+    return [(entry.index or "", entry.key, entry.value) for entry in document.items("cacheLevel")]
+
+
+def _json_level_entries(definition: Path, text: str) -> list[tuple[str, str, str]]:
+    import json
+
     try:
-        text = dsdf.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise QueryError(f"cannot read DSDF {dsdf}: {exc.strerror or exc}") from None
-    document = parse_dsdf_text(text, str(dsdf))
+        document = json.loads(text)
+    except ValueError as exc:
+        raise QueryError(f"{definition}: invalid JSON: {exc}") from None
+    levels = document.get("cacheLevels", []) if isinstance(document, dict) else []
+    if not isinstance(levels, list) or not all(isinstance(item, str) for item in levels):
+        raise QueryError(f"{definition}: cacheLevels must be a list of strings")
+    return [(f"{index:02d}", f"cacheLevels.{index}", value) for index, value in enumerate(levels)]
+
+
+def _choose_level(definition: Path, paramset: str, resolution: float,
+                  level_key: str | None = None) -> Any:
+    """The level to read: the one keyed ``level_key``, else the coarsest fitting one.
+
+    A level fits when its params normalise to ``paramset`` and its bin size
+    is at most ``resolution``.
+    """
     wanted = paramset_name(paramset)
-    candidates = []
-    for entry in document.items("cacheLevel"):
-        try:
-            level = parse_cache_level(entry.index or "", entry.value)
-        except ValueError as exc:
-            raise QueryError(f"{dsdf}: bad {entry.key}: {exc}") from None
-        size = level.resolution or 0.0
-        if normalise_params(level.params) == wanted and size <= resolution:
-            candidates.append((size, level))
+    levels = definition_levels(definition)
+    if level_key is not None:
+        return _keyed_level(definition, levels, level_key, wanted)
+    candidates = [(level.resolution or 0.0, level) for level in levels
+                  if normalise_params(level.params) == wanted
+                  and (level.resolution or 0.0) <= resolution]
     if not candidates:
         raise QueryError(
-            f"{dsdf} has no cache level for params '{wanted}' at {resolution:g} s resolution or finer"
+            f"{definition} has no cache level for params '{wanted}' at {resolution:g} s "
+            "resolution or finer"
         )
     return max(candidates, key=lambda pair: pair[0])[1]
+
+
+def _keyed_level(definition: Path, levels: list[Any], key: str, wanted: str) -> Any:
+    """The level whose key (``NN`` of ``cacheLevel_NN``) is ``key``, for ``wanted`` params."""
+    found = next((level for level in levels if level.key == key), None)
+    if found is None:
+        known = ", ".join(level.key for level in levels) or "none"
+        raise QueryError(f"{definition} has no cache level '{key}' (levels: {known})")
+    if normalise_params(found.params) != wanted:
+        raise QueryError(f"cache level '{key}' of {definition} is for params "
+                         f"'{normalise_params(found.params)}', not '{wanted}'")
+    return found
 
 
 def build_request(args: argparse.Namespace) -> CacheRequest:
@@ -215,7 +181,7 @@ def build_request(args: argparse.Namespace) -> CacheRequest:
     begin, end = _parse_time(begin_text), _parse_time(end_text)
     if not end > begin:
         raise QueryError(f"END ({end_text}) must be after BEGIN ({begin_text})")
-    level = _choose_level(Path(args.dsdf), args.paramset, resolution)
+    level = _choose_level(Path(args.dsdf), args.paramset, resolution, args.level)
     subdir = level_subdir(level.resolution_text)
     return CacheRequest(
         level_dir=Path(args.cache_dir) / paramset_name(args.paramset) / subdir,
@@ -373,7 +339,11 @@ def build_parser() -> ToolParser:
                         help="also output records up to SECONDS outside the range")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="name each block file read on stderr")
-    parser.add_argument("dsdf", metavar="DSDF", help="the data source definition file")
+    parser.add_argument("-l", "--level", metavar="KEY", default=None,
+                        help="read the level cacheLevel_KEY (JSON: index in cacheLevels) "
+                             "instead of choosing one by RES")
+    parser.add_argument("dsdf", metavar="DSDF",
+                        help="the data source definition file (DSDF, or a JSON definition)")
     parser.add_argument("cache_dir", metavar="CACHE_DIR", help="root of the cache")
     parser.add_argument("paramset", metavar="PARAMSET",
                         help="normalised reader parameters ('_noparam' for none)")
@@ -397,9 +367,9 @@ def guard_positionals(argv: Sequence[str]) -> list[str]:
     index = 0
     while index < len(arguments) and arguments[index] != "--":
         word = arguments[index]
-        if word in ("-p", "--pad"):
+        if word in ("-p", "--pad", "-l", "--level"):
             index += 2
-        elif word.startswith(("-p", "--pad=", "-v", "--verbose", "-h", "--help")):
+        elif word.startswith(("-p", "--pad=", "--level=", "-v", "--verbose", "-h", "--help")):
             index += 1
         else:
             return [*arguments[:index], "--", *arguments[index:]]

@@ -224,7 +224,7 @@ class CsvTable:
     def _record_cells(self, column: Column, record: Any) -> list[bytes]:
         import numpy as np
 
-        from dasflex_core.tools import textfmt
+        from dasflex_core import textfmt
 
         values = column.values([record]).reshape(-1)  # type: ignore[misc]
         if column.is_time:
@@ -240,7 +240,7 @@ class CsvTable:
     def _format_batch(self, records: Any, printed: list[Column], np: Any) -> bytes:
         """Rows for some records: cells written into slots of one byte matrix,
         padding dropped with a keep mask."""
-        from dasflex_core.tools import textfmt
+        from dasflex_core import textfmt
 
         count = len(records)
         separator = np.frombuffer(self.options.delimiter, dtype=np.uint8)
@@ -468,25 +468,44 @@ def _waveform_columns(header: Any, stream: Any, index: int) -> list[Column]:
     import numpy as np
 
     plane = header.planes[index]
-    x_plane, x_field = header.planes[0], header.fields[0]
     reference = _x_column(header, stream)
-    seconds = _SECONDS_PER_UNIT[_canonical(plane.yunits)]
-    x_units = _time_units(x_plane)
-    offsets = plane.ytag_values() * (seconds / _SECONDS_PER_EPOCH_UNIT[x_units])
-    x_times = _time_getter(x_field)
-
-    def centers(records: Any) -> np.ndarray:
-        return x_times(records) + offsets[None, :]
-
+    x_units = _time_units(header.planes[0])
+    centers = _waveform_centers(header.fields[0], plane, x_units)
     label = reference.label
     units = reference.units
     count = plane.nitems
     return [
         Column("coord", "time", "offset", _canonical(plane.yunits), "", count),
         Column("coord", "time", "reference", units, label, 1, 1, True, reference.values, x_units),
-        Column("coord", "time", "center", units, label, count, count, True, centers, x_units),
+        Column("coord", "time", "center", units, label, count, count, True, centers, "t1970"),
         _data_column(header, stream, index, "zLabel", np),
     ]
+
+
+def _waveform_centers(x_field: str, plane: Any, x_units: str) -> Callable[[Any], np.ndarray]:
+    """Reference + offset times as seconds since 1970, by das2C's arithmetic.
+
+    das2C keeps yTags as float32, scales them to the reference's units, adds
+    in double there, converts the sum to seconds since 2000 and splits off the
+    time of day on the seconds-since-1970 scale.  Repeating each rounding step
+    makes centers on a half-millisecond tie print the same digits.
+    """
+    import numpy as np
+
+    from dasflex_core.textfmt import T1970_AT_2000, t2000_seconds
+
+    scale = _SECONDS_PER_UNIT[_canonical(plane.yunits)] / _SECONDS_PER_EPOCH_UNIT[x_units]
+    tags = plane.ytag_values().astype(np.float32).astype(np.float64)
+    offsets = tags if scale == 1.0 else scale * tags
+    x_times = _time_getter(x_field)
+
+    def centers(records: Any) -> np.ndarray:
+        summed = x_times(records) + offsets[None, :]
+        if x_units == "t1970":
+            return summed
+        return t2000_seconds(summed, x_units) + T1970_AT_2000
+
+    return centers
 
 
 def _data_column(header: Any, stream: Any, index: int, label_name: str, np: Any = None) -> Column:

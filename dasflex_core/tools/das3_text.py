@@ -425,7 +425,7 @@ def _printf_times(values: np.ndarray, units: str, decimals: int) -> np.ndarray:
     import numpy as np
 
     from dasflex_core.dastime_fields import format_time_fields
-    from dasflex_core.tools.textfmt import format_fixed
+    from dasflex_core.textfmt import format_fixed
 
     text = format_time_fields(values, 30, units)
     exact = _exact_ns1970(values, units)
@@ -516,7 +516,7 @@ def _pad_rows(rows: np.ndarray, width: int) -> np.ndarray:
 
 
 def _real_formatter(field: PacketField, options: Options) -> ItemFormatter:
-    from dasflex_core.tools.textfmt import format_exp
+    from dasflex_core.textfmt import format_exp
 
     if field.items.item_bytes is None:
         return _variable_real_formatter(field, options)

@@ -6,8 +6,9 @@ Usage: spectra_reader.py BEGIN END [smooth]
 Data exist from 1979-03-01 to 1979-03-05.  Each record is one spectrum of
 100 log-spaced frequencies from 10 Hz to 10 kHz, as a ``<yscan>``: a power-law
 background, a ridge drifting between 1 and 3 kHz, and noise, all depending
-only on the record time.  Records come every second, or less often for long
-ranges (at most 20000).  The option ``smooth`` averages over 5 neighbouring
+only on the record time.  Records come every second (full resolution: the
+server reduces long ranges, or reads them from its cache), written an hour at a
+time so memory stays small.  The option ``smooth`` averages over 5 neighbouring
 frequencies.
 """
 
@@ -18,8 +19,8 @@ import numpy as np
 
 CHANNELS = 100
 FREQUENCIES = np.logspace(1, 4, CHANNELS)
-MAX_RECORDS = 20000
-MIN_CADENCE_US = 1e6
+CADENCE_US = 1e6
+RECORDS_PER_WRITE = 3600
 DATA_BEGIN = "1979-03-01"
 DATA_END = "1979-03-05"
 OPTIONS = ("smooth",)
@@ -62,13 +63,12 @@ def main(argv):
     if unknown:
         raise das2out.UsageError(f"unknown option {unknown[0]!r} (known: {', '.join(OPTIONS)})")
     first, last = max(begin, das2out.parse_time(DATA_BEGIN)), min(end, das2out.parse_time(DATA_END))
-    step = das2out.nice_cadence(max(last - first, 0), MAX_RECORDS, MIN_CADENCE_US)
-    times = das2out.time_grid(first, last, step) if last > first else np.empty(0)
+    times = das2out.time_grid(first, last, CADENCE_US) if last > first else np.empty(0)
     out = sys.stdout.buffer
     out.write(das2out.stream_header([
         ("title", "Synthetic electric field spectral density"),
         ("renderer", "spectrogram"),
-        ("Datum:xTagWidth", f"{step / 1e6:g} s"),
+        ("Datum:xTagWidth", f"{CADENCE_US / 1e6:g} s"),
         ("yScaleType", "log"),
         ("zScaleType", "log"),
         ("sourceId", "spectra_reader.py"),
@@ -77,7 +77,10 @@ def main(argv):
         out.write(das2out.no_data(begin, end))
         return
     out.write(das2out.packet("[01]", PACKET_HEADER))
-    out.write(das2out.data_packets(1, [("<f8", times), ("<f4", spectra(times, "smooth" in options))]))
+    smooth = "smooth" in options
+    for start in range(0, times.size, RECORDS_PER_WRITE):
+        chunk = times[start:start + RECORDS_PER_WRITE]
+        out.write(das2out.data_packets(1, [("<f8", chunk), ("<f4", spectra(chunk, smooth))]))
 
 
 if __name__ == "__main__":

@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
-import selectors
-import signal
 import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -28,10 +24,11 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync")
 WINDOW_SIZE = (1200, 1600)
-STARTUP_SECONDS = 60
 BROWSER_SECONDS = 60
 EXAMPLE_SITE = Path(__file__).resolve().parents[2] / "examples" / "site"
 EXAMPLE_USER, EXAMPLE_PASSWORD, EXAMPLE_GROUP = "ann", "first-run-secret", "testgroup"
+#: Examples with access rules: anonymous listings leave them out.
+PROTECTED_EXAMPLES = ("Auth",)
 
 
 def example_source_names() -> list[str]:
@@ -60,41 +57,12 @@ def accounts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def server_url(accounts: dict[str, str]) -> Iterator[str]:
+def server_url(accounts: dict[str, str], dasflex_server) -> Iterator[str]:
     """``dasflex serve`` exactly as the README runs it, on a free port; yields its printed URL."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("DASFLEX_")}
     environment.update(accounts)
-    command = [sys.executable, "-m", "dasflex_core", "serve", "--host", "127.0.0.1", "--port", "0",
-               "--workers", "2"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                               env=environment, start_new_session=True)
-    try:
-        yield wait_for_url(process)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        assert process.stdout is not None
-        process.stdout.close()
-
-
-def wait_for_url(process: subprocess.Popen) -> str:
-    """The URL ``dasflex serve`` prints once it listens."""
-    assert process.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if selector.select(timeout=0.5):
-            line = process.stdout.readline()
-            if line.startswith("dasflex serving on http://127.0.0.1:"):
-                return line.split()[-1]
-            if not line and process.poll() is not None:
-                break
-    raise AssertionError("dasflex serve did not print 'dasflex serving on http://127.0.0.1:PORT/'")
+    with dasflex_server("--workers", "2", env=environment) as url:
+        yield url + "/"
 
 
 def chromium(profile: Path, *arguments: str) -> str:
@@ -183,9 +151,16 @@ def test_home_page_renders_in_chromium(server_url, tmp_path):
     assert_screenshot(shot, WINDOW_SIZE)
 
 
-def test_every_example_has_a_form_with_a_png_preview(forms, tmp_path):
-    assert sorted(forms) == example_source_names()
-    for name, form_url in forms.items():
+def protected_form_url(server_url: str, name: str) -> str:
+    """A protected example's form, reached by its path (listings hide it from anonymous users)."""
+    return urljoin(server_url, f"source/examples/{name.lower()}.html")
+
+
+def test_every_example_has_a_form_with_a_png_preview(forms, server_url, tmp_path):
+    public = [name for name in example_source_names() if name not in PROTECTED_EXAMPLES]
+    assert sorted(forms) == public
+    every = {**forms, **{name: protected_form_url(server_url, name) for name in PROTECTED_EXAMPLES}}
+    for name, form_url in every.items():
         page = rendered_dom(tmp_path, form_url)
         previews = preview_urls(page)
         assert len(previews) == 1, f"{name}: no quick-look image on {form_url}"
@@ -196,8 +171,9 @@ def test_every_example_has_a_form_with_a_png_preview(forms, tmp_path):
         assert body[:8] == b"\x89PNG\r\n\x1a\n", f"{name}: preview body is not a PNG"
 
 
-def test_protected_preview_asks_for_a_password(forms, tmp_path):
-    status, _, _ = fetch(urljoin(forms["Auth"], preview_urls(rendered_dom(tmp_path, forms["Auth"]))[0]))
+def test_protected_preview_asks_for_a_password(server_url, tmp_path):
+    form_url = protected_form_url(server_url, "Auth")
+    status, _, _ = fetch(urljoin(form_url, preview_urls(rendered_dom(tmp_path, form_url))[0]))
     assert status == 401
 
 

@@ -25,7 +25,7 @@ from dasflex_core.cli import build_parser
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DOCUMENTS = [PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").glob("*.md"))]
 BUNDLED_SITE = "examples/site"
-SERVER_COMMANDS = {"serve", "ws"}
+SERVER_COMMANDS = {"serve", "ws", "worker"}
 PASSWORD_INPUT = "docs-test-password\n"
 _FENCE = re.compile(r"```[A-Za-z]*\n(.*?)```", re.S)
 _COMMAND_START = re.compile(r"(?:^|\|\s*|&&\s*|\$\s+)(dasflex\s.*)$")

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -194,41 +190,8 @@ def records(body: bytes) -> int:
     return sum(1 for line in body.split(b"\n") if line.startswith(b":01:"))
 
 
-STARTUP_SECONDS = 30
-
-
 @pytest.fixture(scope="session")
-def server_url(site_dir: Path) -> Iterator[str]:
+def server_url(site_dir: Path, dasflex_server) -> Iterator[str]:
     """A real ``dasflex serve`` (gunicorn) on a free loopback port, for the whole session."""
-    command = [sys.executable, "-m", "dasflex_core", "serve", "--site", str(site_dir),
-               "--host", "127.0.0.1", "--port", "0", "--workers", "1"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               text=True, start_new_session=True)
-    try:
-        yield _wait_for_url(process)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        assert process.stdout is not None
-        process.stdout.close()
-
-
-def _wait_for_url(process: subprocess.Popen) -> str:
-    import selectors
-
-    assert process.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if selector.select(timeout=0.5):
-            line = process.stdout.readline()
-            if line.startswith("dasflex serving on "):
-                return line.split()[-1].rstrip("/")
-            if not line and process.poll() is not None:
-                break
-    raise AssertionError("dasflex serve did not print its URL")
+    with dasflex_server("--site", str(site_dir), "--workers", "1") as url:
+        yield url

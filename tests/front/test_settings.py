@@ -72,3 +72,44 @@ def test_unrelated_environment_is_ignored() -> None:
 def test_every_setting_has_help() -> None:
     assert set(setting_help()) == set(setting_names())
     assert all(text for text in setting_help().values())
+
+
+def test_job_settings_from_the_environment(tmp_path: Path) -> None:
+    settings = load_settings(environ={
+        "DASFLEX_CACHE_DIR": str(tmp_path / "cache"), "DASFLEX_REDIS_URL": "redis://h:6379/1",
+        "DASFLEX_JOB_QUEUE": "blocks", "DASFLEX_CACHE_ON_DEMAND": "no",
+        "DASFLEX_JOB_WORKERS": "3", "DASFLEX_JOB_TIMEOUT": "90"})
+    assert settings.cache_dir == tmp_path / "cache"
+    assert (settings.redis_url, settings.job_queue) == ("redis://h:6379/1", "blocks")
+    assert settings.cache_on_demand is False
+    assert (settings.job_workers, settings.job_timeout) == (3, 90.0)
+
+
+def test_job_setting_defaults_are_embedded_and_uncached() -> None:
+    settings = load_settings(environ={})
+    assert settings.cache_dir is None and settings.redis_url == ""
+    assert settings.cache_on_demand is True and settings.job_workers >= 1
+
+
+@pytest.mark.parametrize(("environ", "key"), [
+    ({"DASFLEX_REDIS_URL": "http://h:6379"}, "redis_url"),
+    ({"DASFLEX_JOB_WORKERS": "two"}, "DASFLEX_JOB_WORKERS"),
+    ({"DASFLEX_JOB_WORKERS": "1.5"}, "DASFLEX_JOB_WORKERS"),
+    ({"DASFLEX_JOB_WORKERS": "0"}, "job_workers"),
+    ({"DASFLEX_JOB_QUEUE": " "}, "job_queue"),
+    ({"DASFLEX_CACHE_DIR": __file__}, "cache_dir"),
+])
+def test_bad_job_settings_name_the_key(environ: dict[str, str], key: str) -> None:
+    with pytest.raises(DefinitionError) as caught:
+        load_settings(environ=environ)
+    assert caught.value.where == key
+
+
+def test_whole_numbers_from_a_file(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("job_workers = 4\njob_queue_limit = 10.0\n")
+    settings = load_settings(config, environ={})
+    assert (settings.job_workers, settings.job_queue_limit) == (4, 10)
+    config.write_text("job_workers = true\n")
+    with pytest.raises(DefinitionError, match="whole number"):
+        load_settings(config, environ={})

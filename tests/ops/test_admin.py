@@ -83,7 +83,8 @@ def call(app, path: str, query: str = "", authorization: str = "") -> tuple[int,
 ADMIN = basic("root", "root-pw")
 
 
-@pytest.mark.parametrize("path", ["/admin/log", "/admin/log/0", "/admin/usage", "/admin"])
+@pytest.mark.parametrize("path", ["/admin/log", "/admin/log/0", "/admin/usage", "/admin",
+                                  "/admin/jobs", "/admin/jobs.json"])
 def test_anonymous_gets_401_with_a_basic_challenge(app, path: str) -> None:
     status, headers, body = call(app, path)
     assert status == 401
@@ -96,7 +97,8 @@ def test_wrong_password_gets_401(app) -> None:
     assert status == 401
 
 
-@pytest.mark.parametrize("path", ["/admin/log", "/admin/log/2", "/admin/usage"])
+@pytest.mark.parametrize("path", ["/admin/log", "/admin/log/2", "/admin/usage", "/admin/jobs",
+                                  "/admin/jobs.json"])
 def test_known_user_outside_the_admin_group_gets_403(app, path: str) -> None:
     status, _, body = call(app, path, authorization=basic("ann", "ann-pw"))
     assert status == 403
@@ -194,3 +196,79 @@ def test_without_a_request_log_the_page_is_empty(tmp_path: Path) -> None:
     status, _, body = call(app, "/admin/log", authorization=ADMIN)
     assert status == 200
     assert "0 lines in the log" in body
+
+
+# -- cache jobs ------------------------------------------------------------------------
+
+
+def admin_app(tmp_path: Path, **settings: object):
+    from dasflex_core.protocols.wsgi import make_wsgi_app
+    from dasflex_core.settings import load_settings
+
+    users = tmp_path / "users"
+    users.write_text(f"root:{hash_password('root-pw', scheme='pbkdf2_sha256', rounds=1000)}\n")
+    groups = tmp_path / "groups"
+    groups.write_text("admin: root\n")
+    return make_wsgi_app(load_settings(environ={}, site_dir=SITE_DIR, users_file=users,
+                                       groups_file=groups, **settings))
+
+
+def test_jobs_page_without_a_cache(app) -> None:
+    status, headers, body = call(app, "/admin/jobs", authorization=ADMIN)
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    assert "no cache directory is configured" in body
+    status, headers, body = call(app, "/admin/jobs.json", authorization=ADMIN)
+    assert headers["content-type"].startswith("application/json")
+    assert json.loads(body)["mode"] == "none"
+
+
+def test_jobs_page_shows_embedded_jobs_a_request_queued(tmp_path: Path) -> None:
+    import time
+
+    cache_dir = tmp_path / "cache"
+    app = admin_app(tmp_path, cache_dir=cache_dir)
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SERVER_NAME": "localhost",
+               "QUERY_STRING": "server=dataset&dataset=Examples/Spectra&resolution=60"
+                               "&start_time=1979-03-01T00:00&end_time=1979-03-01T01:00",
+               "SERVER_PORT": "80", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO()}
+    replies: list[str] = []
+    data = b"".join(app(environ, lambda line, headers, *rest: replies.append(line)))
+    assert replies[0].startswith("200") and data.startswith(b"[00]")
+    deadline = time.monotonic() + 60
+    while True:
+        report = json.loads(call(app, "/admin/jobs.json", authorization=ADMIN)[2])
+        if report["finished"] + report["failed"] >= 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert report["mode"] == "embedded" and report["finished"] == 1, report
+    job = report["recent"][0]
+    assert job["source"] == "Examples/Spectra" and job["state"] == "finished"
+    assert job["duration"] > 0 and job["result"] == "built"
+    _, _, body = call(app, "/admin/jobs", authorization=ADMIN)
+    assert "<td>Examples/Spectra</td>" in body and "<td>finished</td>" in body
+    assert str(cache_dir) not in body and str(tmp_path) not in body
+
+
+def test_jobs_page_in_redis_mode_hides_the_url_and_password(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = admin_app(tmp_path, cache_dir=tmp_path / "cache",
+                    redis_url=f"redis://:hunter2@127.0.0.1:{port}/0")
+    status, _, body = call(app, "/admin/jobs", authorization=ADMIN)
+    assert status == 200 and "unavailable" in body
+    assert "hunter2" not in body and "redis://" not in body
+    report = json.loads(call(app, "/admin/jobs.json", authorization=ADMIN)[2])
+    assert report["mode"] == "redis" and report["available"] is False
+
+
+def test_jobs_page_escapes_job_fields() -> None:
+    from dasflex_core.protocols.admin import _jobs_body
+
+    report = {"mode": "embedded", "queue": HOSTILE, "available": True, "failed": 1,
+              "recent": [{"source": HOSTILE, "level": "00", "block": "2020", "state": "failed",
+                          "started": 0.0, "duration": 1.5, "result": "", "error": HOSTILE}]}
+    body = _jobs_body(report)
+    assert HOSTILE not in body and "&lt;script&gt;" in body and "Failures" in body

@@ -242,3 +242,50 @@ def test_guard_positionals_lets_paramset_start_with_dash() -> None:
     guarded = cache_rdr.guard_positionals(["-p", "5", "-v", "a.dsdf", "dir", "-x", "0", "b", "e"])
     assert guarded == ["-p", "5", "-v", "--", "a.dsdf", "dir", "-x", "0", "b", "e"]
     assert cache_rdr.guard_positionals(["--pad=3", "--", "d"]) == ["--pad=3", "--", "d"]
+
+
+def test_level_option_reads_the_named_level(cache: Path, binned: bytes) -> None:
+    args = [str(cache / "cache"), "_noparam", "3600", "2013-03-01T08:00", "2013-03-01T10:00"]
+    chosen = run_tool("-l", "01", str(cache / "src.dsdf"), *args)
+    assert chosen.returncode == 0, chosen.stderr
+    by_resolution = run_tool(str(cache / "src.dsdf"), *args)
+    assert chosen.stdout == by_resolution.stdout
+    want = restricted(data_records(binned), "2013-03-01T08:00", "2013-03-01T10:00")
+    assert len(data_records(chosen.stdout)) == len(want) > 60
+    intrinsic = run_tool("--level", "00", str(cache / "src.dsdf"), *args)
+    assert intrinsic.returncode == 0
+    assert not any(isinstance(e, DataRun) for e in read_all(intrinsic.stdout))
+
+
+@pytest.mark.parametrize("key, paramset, message", [
+    ("07", "_noparam", "no cache level '07'"),
+    ("02", "_noparam", "is for params '-lfdr_-x'"),
+])
+def test_level_option_errors(cache: Path, key: str, paramset: str, message: str) -> None:
+    done = run_tool("-l", key, str(cache / "src.dsdf"), str(cache / "cache"), paramset, "60",
+                    "2013-03-01T08", "2013-03-01T09")
+    assert done.returncode == 1 and done.stdout == b""
+    lines = done.stderr.decode().splitlines()
+    assert len(lines) == 1 and message in lines[0]
+
+
+def test_json_definition_levels(cache: Path) -> None:
+    import json
+
+    definition = cache / "src.json"
+    definition.write_text(json.dumps({"cacheLevels": ["intrinsic | daily", "60 s | hourly"]}))
+    args = [str(cache / "cache"), "_noparam", "60", "2013-03-01T08:00", "2013-03-01T10:00"]
+    from_json = run_tool(str(definition), *args)
+    from_dsdf = run_tool(str(cache / "src.dsdf"), *args)
+    assert from_json.returncode == 0, from_json.stderr
+    assert from_json.stdout == from_dsdf.stdout
+    assert run_tool("-l", "01", str(definition), *args).stdout == from_dsdf.stdout
+    definition.write_text('{"cacheLevels": "60 s | hourly"}')
+    bad = run_tool(str(definition), *args)
+    assert bad.returncode == 1 and b"cacheLevels must be a list" in bad.stderr
+
+
+def test_guard_positionals_skips_the_level_option() -> None:
+    guarded = cache_rdr.guard_positionals(["-l", "01", "a.dsdf", "dir", "-lfdr", "0", "b", "e"])
+    assert guarded == ["-l", "01", "--", "a.dsdf", "dir", "-lfdr", "0", "b", "e"]
+    assert cache_rdr.guard_positionals(["--level=01", "d"]) == ["--level=01", "--", "d"]

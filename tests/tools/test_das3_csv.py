@@ -115,3 +115,31 @@ def test_fixed_width_strings_keep_their_padding(conformance_dir: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert b";NOMINAL  ;WARNING  ;DROPOUT  ;" in result.stdout
     assert result.stdout == (folder / "ex34_ragged_fixstr.d3b.csv.expected").read_bytes()
+
+
+def _waveform_stream(reference_us2000: float) -> bytes:
+    header = (b'<stream version="2.2">\n  <properties renderer="waveform" />\n</stream>\n')
+    packet = (
+        b"<packet>\n"
+        b'  <x type="little_endian_real8" units="us2000"></x>\n'
+        b'  <yscan type="little_endian_real4" name="Ex" zUnits="V m**-1" yUnits="s"'
+        b' nitems="256" yTagInterval="1.0e-4" yTagMin="0" />\n'
+        b"</packet>\n"
+    )
+    record = np.zeros(1, dtype=[("x", "<f8"), ("y", "<f4", (256,))])
+    record["x"] = reference_us2000
+    return (b"[00]%06d" % len(header) + header + b"[01]%06d" % len(packet) + packet
+            + b":01:" + record.tobytes())
+
+
+def test_waveform_centers_on_half_millisecond_ties_round_as_das2c() -> None:
+    """Reference + offset exactly on a half millisecond: das2C's arithmetic
+    (float32 yTags, us2000 sum, seconds-since-1970 split) decides each tie;
+    the expected digits are those of das2C (syn_waveform.d2s.csv.expected)."""
+    result = streams.run_tool("das3_csv", ["-n", "-i"], _waveform_stream(631_152_000_000_000.0))
+    assert result.returncode == 0, result.stderr
+    cells = result.stdout.split(b"\r\n")[0].split(b";")
+    centers = [cell.decode()[-3:] for cell in cells[1:257]]
+    das2c = {5: "000", 15: "002", 25: "003", 35: "003", 85: "009", 115: "011", 155: "016",
+             215: "022", 225: "023", 245: "024", 255: "025"}
+    assert {index: centers[index] for index in das2c} == das2c

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dasflex_core.tools import textfmt
+from dasflex_core import textfmt
 
 EDGE_VALUES = [
     0.0, -0.0, 1.0, -1.0, 0.5, 1.25, 2.5, 0.125, 9.9999999, 9.5, 99.5, 0.95,

@@ -417,6 +417,14 @@ _TO_T2000 = {
 }
 #: Epoch units :func:`write_time` accepts.
 TIME_UNITS = frozenset(_TO_T2000)
+#: Seconds from 1970-01-01 to 2000-01-01 (no leap seconds).
+T1970_AT_2000 = 946_684_800.0
+
+
+def t2000_seconds(values: np.ndarray, units: str) -> np.ndarray:
+    """Epoch ``values`` in ``units`` (one of :data:`TIME_UNITS`) as das2C's
+    double seconds since 2000-01-01 (us2000 scaled by ``1e-6``, not ``/ 1e6``)."""
+    return np.asarray(_TO_T2000[units](np.asarray(values, dtype=np.float64)), dtype=np.float64)
 
 
 def write_time(

@@ -1,0 +1,52 @@
+"""Running one block build for a queue: the default builder, waiting out busy blocks."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dasflex_core.errors import PipelineTimeoutError
+
+if TYPE_CHECKING:
+    from dasflex_core.cache import BlockJob
+    from dasflex_core.jobs import Builder
+    from dasflex_core.sources.model import Site
+
+#: Seconds between two looks at a block another process is building.
+BUSY_POLL = 0.2
+
+
+def default_builder() -> Builder:
+    """:func:`dasflex_core.cache.builder.build_block` (imported on first use)."""
+    from dasflex_core.cache.builder import build_block
+
+    return build_block
+
+
+def site_planner(site: Site, cache_dir: Path) -> Any:
+    """A planner for builds: the site's command table, no server URL."""
+    from dasflex_core import planner
+
+    factory = getattr(planner, "planner_for_site", None)
+    if factory is None:
+        return planner.Planner()
+    return factory(site, "", cache_dir)
+
+
+def build_until_done(builder: Builder, site: Site, cache_dir: Path, job: BlockJob, *,
+                     planner: Any = None, timeout: float = 3600.0) -> str:
+    """Build ``job``'s block; while another process holds it ("busy"), wait for that build.
+
+    Returns "built" or "exists"; raises the builder's DasFlexError on failure
+    and :class:`PipelineTimeoutError` when the other build outlasts ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        outcome = builder(site, cache_dir, job, planner=planner, timeout=timeout)
+        if outcome != "busy":
+            return str(outcome)
+        if time.monotonic() >= deadline:
+            raise PipelineTimeoutError(f"block {job.block_start} of {job.source_id} "
+                                       f"({job.level_key}) stayed busy for {timeout:g} s")
+        time.sleep(BUSY_POLL)
