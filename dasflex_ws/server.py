@@ -148,6 +148,7 @@ class Daemon:
         except ConnectionClosed:
             return
         except DasFlexError as error:
+            await pipeline.close()  # the reader is gone before the client hears why
             if self.stopping:
                 await session.connection.close(CLOSE_GOING_AWAY, "the server is shutting down")
             else:
