@@ -85,6 +85,9 @@ class Metrics:
                 buckets[index] += 1
         buckets[-1] += 1
         self._sums[key] = self._sums.get(key, 0.0) + duration
+        pipeline = document.get("pipeline") or {}
+        if pipeline.get("cache_level") is not None:
+            self.cache_hits += 1
 
     def running_readers(self) -> int:
         """Requests of this process whose pipeline is running now."""

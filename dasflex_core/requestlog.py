@@ -113,6 +113,8 @@ def _solved_pipeline(plan: Any) -> dict[str, Any] | None:
         "commands": list(getattr(plan, "commands", ())),
         "output": str(getattr(plan, "output", "")),
         "stages": [list(argv) for argv in getattr(plan, "stages", ())],
+        "cache_level": getattr(plan, "cache_level", None),
+        "cache_gaps": len(getattr(plan, "cache_gaps", ())),
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import threading
 import time
 from pathlib import Path
@@ -244,3 +245,28 @@ def test_progress_bar_in_place_on_a_terminal_and_by_tenths_otherwise() -> None:
     bar(2, 2)
     bar.finish()
     assert terminal.getvalue().count("\r") == 2 and terminal.getvalue().endswith("100%\n")
+
+
+def test_requests_served_from_the_cache_are_counted_in_the_metrics(
+        site_dir: Path, cache_dir: Path, tmp_path: Path) -> None:
+    from dasflex_core.protocols.wsgi import make_wsgi_app
+    from tests.ops.test_requestlog import call, parse_prometheus
+
+    settings = load_settings(environ={}, site_dir=site_dir, cache_dir=cache_dir,
+                             request_log=tmp_path / "access.log")
+    app = make_wsgi_app(settings)
+    query = QUERY.replace("server=dataset&", "")
+    status, _ = call(app, "/", f"server=dataset&{query}")
+    assert status == 200
+    builder = make_queue(settings, load_site(site_dir))  # the app's own queue may race it
+    builder.submit(hour_jobs(0, 1, 2))
+    builder.wait(hour_jobs(0, 1, 2), timeout=60)
+    builder.close()
+    assert len(list(cache_dir.rglob("*.d2s"))) == 3
+    status, _ = call(app, "/", f"server=dataset&{query}")
+    assert status == 200
+    families = parse_prometheus(call(app, "/metrics")[1].decode())
+    assert families["dasflex_cache_hits_total"]["samples"] == [({}, 1)]
+    records = [json.loads(line) for line in (tmp_path / "access.log").read_text().splitlines()]
+    data = [record["pipeline"] for record in records if record["pipeline"]]
+    assert [(p["cache_level"], p["cache_gaps"]) for p in data] == [(None, 3), ("00", 0)]
