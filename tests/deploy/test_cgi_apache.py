@@ -15,7 +15,6 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import stop_process_group
 from tests.deploy.conftest import (
     basic_header,
     das2_records,
@@ -152,14 +152,7 @@ def apache(deploy_root: Path, settings_file: Path, ws_daemon: str) -> Iterator[i
         wait_until_listening(process, port, root / "error.log")
         yield port
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        assert process.stderr is not None
-        process.stderr.close()
+        stop_process_group(process)
 
 
 def get(port: int, path: str, headers: dict[str, str] | None = None,

@@ -175,23 +175,6 @@ def test_normalise_params() -> None:
     assert cache_rdr.paramset_name("-x -lfdr") == "-lfdr_-x"
 
 
-def test_block_paths_by_period(tmp_path: Path) -> None:
-    start = datetime(2020, 1, 2, 3, 4, 5)
-    expected = {
-        "yearly": "2020_bin-60s.d2s",
-        "monthly": "2020/2020-01_bin-60s.d2s",
-        "daily": "2020/01/2020-01-02_bin-60s.d2s",
-        "hourly": "2020/01/02/2020-01-02T03_bin-60s.d2s",
-        "perminute": "2020/01/02/03/2020-01-02T03-04_bin-60s.d2s",
-        "persecond": "2020/01/02/03/04/2020-01-02T03-04-05_bin-60s.d2s",
-    }
-    for period, relative in expected.items():
-        block = cache_rdr.block_start(start, period)
-        assert cache_rdr.block_path(tmp_path, "bin-60s", period, block) == tmp_path / relative
-    assert cache_rdr.level_subdir("60 s") == "bin-60s"
-    assert cache_rdr.level_subdir("intrinsic") == "intrinsic"
-
-
 def test_blocks_between_crosses_month_and_year() -> None:
     begin = parse_us2000("2019-12-31T23:30")
     end = parse_us2000("2020-02-01T00:00")
