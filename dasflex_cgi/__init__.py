@@ -60,11 +60,15 @@ def build_application(environ: dict[str, str] | Any) -> WsgiApp:
     from dasflex_core.settings import load_settings
 
     try:
-        settings = load_settings(environ=environ)
-        from dasflex_cgi.validated import load_site
+        from dasflex_cgi.validated import open_checks, save_checks
         from dasflex_core.protocols.wsgi import make_wsgi_app
+        from dasflex_core.sources.loader import load_site
 
-        return make_wsgi_app(settings, site=load_site(settings.site_dir))
+        checks = open_checks()  # settings and definitions already checked are not again
+        settings = load_settings(environ=environ, checks=checks)
+        site = load_site(settings.site_dir, checks=checks)
+        save_checks(checks)
+        return make_wsgi_app(settings, site=site)
     except DasFlexError as error:
         import logging
 

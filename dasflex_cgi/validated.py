@@ -17,7 +17,10 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dasflex_core.sources.checks import SchemaChecks
 
 #: Most definition digests kept (the oldest are dropped first).
 MAX_DIGESTS = 10000
@@ -27,15 +30,27 @@ STORE_VERSION = 2
 
 def load_site(site_dir: Path | str, store: Path | None = None) -> Any:
     """:func:`dasflex_core.sources.loader.load_site`, skipping checks already passed."""
-    from dasflex_core.sources.checks import SchemaChecks
     from dasflex_core.sources.loader import load_site as load
 
-    store = store or default_store()
-    checks = SchemaChecks(read_digests(store))
+    checks = open_checks(store)
     site = load(site_dir, checks=checks)
-    if checks.added:
-        write_digests(store, [*sorted(checks.known - set(checks.added)), *checks.added])
+    save_checks(checks, store)
     return site
+
+
+def open_checks(store: Path | None = None) -> SchemaChecks:
+    """A :class:`SchemaChecks` that knows the digests kept in ``store``."""
+    from dasflex_core.sources.checks import SchemaChecks
+
+    return SchemaChecks(read_digests(store or default_store()))
+
+
+def save_checks(checks: SchemaChecks, store: Path | None = None) -> None:
+    """Keep the digests of documents that passed for the first time in ``checks``."""
+    if checks.added:
+        added = set(checks.added)
+        write_digests(store or default_store(),
+                      [*sorted(checks.known - added), *checks.added])
 
 
 def default_store() -> Path:

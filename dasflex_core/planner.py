@@ -594,8 +594,6 @@ def _usable_levels(source: SourceDef, paramset: str, resolution: float) -> list[
     return sorted(levels, key=lambda level: level.resolution or 0.0, reverse=True)
 
 
-
-
 # --------------------------------------------------------------------------
 # Query helpers
 

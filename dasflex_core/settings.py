@@ -13,9 +13,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dasflex_core.errors import DefinitionError
+
+if TYPE_CHECKING:
+    from dasflex_core.sources.checks import SchemaChecks
 
 #: Environment variable prefix; ``DASFLEX_SITE_DIR`` sets ``site_dir``.
 ENV_PREFIX = "DASFLEX_"
@@ -27,6 +30,9 @@ CONFIG_ENV = "DASFLEX_CONFIG"
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+#: The JSON Schema a settings file must satisfy.
+SCHEMA_PATH = PROJECT_DIR / "schemas" / "settings.schema.json"
 
 
 def default_site_dir() -> Path:
@@ -96,24 +102,26 @@ def setting_help() -> dict[str, str]:
 
 def load_settings(path: Path | str | None = None, *,
                   environ: Mapping[str, str] | None = None,
+                  checks: SchemaChecks | None = None,
                   **overrides: Any) -> Settings:
     """Resolve defaults, then the file, then ``DASFLEX_*`` variables, then ``overrides``.
 
-    ``path`` defaults to ``$DASFLEX_CONFIG`` when set.  Unknown keys and bad
-    values raise :class:`DefinitionError`.
+    ``path`` defaults to ``$DASFLEX_CONFIG`` when set; the file is checked
+    against ``schemas/settings.schema.json`` (``checks`` may remember that it
+    passed before).  Unknown keys and bad values raise :class:`DefinitionError`.
     """
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     config_path = path if path is not None else environ.get(CONFIG_ENV) or None
     if config_path is not None:
-        values.update(_read_file(Path(config_path)))
+        values.update(_read_file(Path(config_path), checks))
     values.update(_read_environment(environ))
     for name, value in overrides.items():
         values[name] = _coerce("arguments", name, value)
     return _validated(Settings(**values))
 
 
-def _read_file(path: Path) -> dict[str, Any]:
+def _read_file(path: Path, checks: SchemaChecks | None = None) -> dict[str, Any]:
     import tomllib
 
     try:
@@ -122,6 +130,10 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise DefinitionError(str(path), None, f"cannot read settings file ({exc.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise DefinitionError(str(path), None, f"not valid TOML: {exc}") from None
+    if checks is None:
+        validate_settings_document(table, str(path))
+    else:
+        checks.check(table, str(path), SCHEMA_PATH, validate_settings_document)
     values = {}
     for key, value in table.get("dasflex", table).items():
         coerced = _coerce(str(path), key, value)
@@ -129,6 +141,28 @@ def _read_file(path: Path) -> dict[str, Any]:
             coerced = (path.parent / coerced).resolve()
         values[key] = coerced
     return values
+
+
+def validate_settings_document(table: Any, where: str) -> None:
+    """Check a parsed settings file against ``schemas/settings.schema.json``."""
+    import json
+
+    import jsonschema
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(table))
+    if error is None:
+        return
+    key = ".".join(str(part) for part in error.absolute_path) or None
+    if error.validator == "maxProperties":
+        raise DefinitionError(where, None, "with a [dasflex] table, every setting must be in it")
+    if error.validator == "additionalProperties":
+        unknown = sorted(set(error.instance) - set(setting_names()) - {"dasflex"})
+        known = ", ".join(setting_names())
+        raise DefinitionError(where, unknown[0] if unknown else key,
+                              f"unknown setting (known: {known})")
+    raise DefinitionError(where, key, error.message)
 
 
 def _read_environment(environ: Mapping[str, str]) -> dict[str, Any]:

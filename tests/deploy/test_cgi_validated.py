@@ -97,3 +97,30 @@ def test_a_store_of_another_version_is_ignored(site: Path, tmp_path: Path) -> No
     document = json.loads(store.read_text())
     store.write_text(json.dumps({**document, "version": validated.STORE_VERSION + 1}))
     assert validated.read_digests(store) == set()
+
+
+BUILD = '''
+import os, sys
+import dasflex_cgi
+app = dasflex_cgi.build_application(dict(os.environ))
+print(app is not dasflex_cgi._unavailable_app, "jsonschema" in sys.modules)
+'''
+
+
+def test_a_cgi_request_with_a_settings_file_checks_it_once(site: Path, tmp_path: Path) -> None:
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    config = tmp_path / "dasflex.toml"
+    config.write_text(f'[dasflex]\nsite_dir = "{site}"\nsite_title = "CGI test"\n')
+    environ = {**os.environ, "TMPDIR": str(temporary), "DASFLEX_CONFIG": str(config)}
+
+    def build() -> tuple[bool, bool]:
+        done = subprocess.run([sys.executable, "-c", BUILD], capture_output=True, text=True,
+                              env=environ, check=True)
+        served, imported = done.stdout.split()
+        return served == "True", imported == "True"
+
+    assert build() == (True, True)
+    assert build() == (True, False)
+    config.write_text(f'[dasflex]\nsite_dir = "{site}"\nsite_title = 3\n')
+    assert build() == (False, True)  # an edited, invalid file is checked and refused

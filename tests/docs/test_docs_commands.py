@@ -110,9 +110,19 @@ def test_documented_commands_run(document, commands, tmp_path):
 # -- schemas ------------------------------------------------------------------------
 
 
-def example_json_files() -> list[Path]:
-    return sorted(path for path in (PROJECT_DIR / "examples").rglob("*.json")
-                  if "__pycache__" not in path.parts)
+def example_documents() -> list[tuple[Path, object]]:
+    """(path, parsed document) of every JSON and TOML file in examples/."""
+    import tomllib
+
+    found: list[tuple[Path, object]] = []
+    for path in sorted((PROJECT_DIR / "examples").rglob("*")):
+        if "__pycache__" in path.parts:
+            continue
+        if path.suffix == ".json":
+            found.append((path, json.loads(path.read_text(encoding="utf-8"))))
+        elif path.suffix == ".toml":
+            found.append((path, tomllib.loads(path.read_text(encoding="utf-8"))))
+    return found
 
 
 @pytest.mark.parametrize("schema_path", sorted((PROJECT_DIR / "schemas").glob("*.json")),
@@ -121,9 +131,29 @@ def test_every_schema_has_a_valid_example(schema_path):
     from jsonschema import Draft202012Validator
 
     validator = Draft202012Validator(json.loads(schema_path.read_text(encoding="utf-8")))
-    valid = [path for path in example_json_files()
-             if validator.is_valid(json.loads(path.read_text(encoding="utf-8")))]
+    valid = [path for path, document in example_documents() if validator.is_valid(document)]
     assert valid, f"no file in examples/ validates against {schema_path.name}"
+
+
+def test_documented_settings_files_are_valid():
+    """Every ```toml block of README.md and docs/*.md is a valid settings file."""
+    import tomllib
+
+    from dasflex_core.settings import validate_settings_document
+
+    blocks = [(path, block) for path in DOCUMENTS
+              for block in re.findall(r"```toml\n(.*?)```", path.read_text(encoding="utf-8"), re.S)]
+    assert len(blocks) >= 2
+    for path, block in blocks:
+        validate_settings_document(tomllib.loads(block), path.name)
+
+
+def test_the_example_settings_file_serves_the_bundled_site():
+    from dasflex_core.settings import load_settings
+
+    settings = load_settings(PROJECT_DIR / "examples" / "dasflex.toml", environ={})
+    assert settings.site_dir == PROJECT_DIR / "examples" / "site"
+    assert settings.cache_dir == PROJECT_DIR / "cache"
 
 
 def test_example_command_table_loads():

@@ -111,5 +111,5 @@ def test_whole_numbers_from_a_file(tmp_path: Path) -> None:
     settings = load_settings(config, environ={})
     assert (settings.job_workers, settings.job_queue_limit) == (4, 10)
     config.write_text("job_workers = true\n")
-    with pytest.raises(DefinitionError, match="whole number"):
+    with pytest.raises(DefinitionError, match="integer"):
         load_settings(config, environ={})
