@@ -106,7 +106,7 @@ def write_atomically(target: Path, chunks: Iterable[bytes]) -> None:
     error re-raised; ``target`` is never left partial.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=f"-{target.name}",
+    descriptor, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=f"-{target.name}.part",
                                              dir=target.parent)
     try:
         os.fchmod(descriptor, BLOCK_MODE)

@@ -270,6 +270,7 @@ def test_killed_builder_leaves_only_a_temporary_file(index: CacheIndex, site: Si
         builder.wait()
     assert not path.exists()
     assert not index.is_built(target)
+    assert not list(path.parent.rglob("*.d2s"))  # a partial file never looks like a block
     done = subprocess.run(
         [sys.executable, "-m", "dasflex_core.tools.das2_cache_rdr", "-l", "04",
          site.get(SOURCE_ID).definition_path, str(index.source_dir(SOURCE_ID)), "slow", "0",

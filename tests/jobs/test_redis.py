@@ -21,7 +21,7 @@ from tests.jobs.conftest import (
     free_port,
     start_dasflex,
 )
-from tests.jobs.test_embedded import current_plan, get, hour_jobs, make_server
+from tests.jobs.test_embedded import QUERY, current_plan, get, hour_jobs, make_server
 
 
 def redis_queue(url: str, site_dir: Path, cache_dir: Path, name: str = "dasflex") -> RedisQueue:
@@ -230,3 +230,37 @@ def test_killing_redis_mid_run(tmp_path: Path, site_dir: Path, cache_dir: Path) 
     files = block_files(cache_dir)
     assert 1 <= len(files) < 8
     assert all(records_in(path) == 60 for path in files)
+
+
+def test_two_front_ends_and_a_worker_share_one_queue_and_one_cache(
+        redis_server: RedisServer, site_dir: Path, cache_dir: Path) -> None:
+    """Two gunicorn servers (two "machines") and a worker, as docs/cache.md deploys them."""
+    import urllib.request
+
+    from tests.conftest import dasflex_serve
+    from tests.jobs.conftest import dasflex_env
+
+    options = ("--site", str(site_dir), "--cache-dir", str(cache_dir),
+               "--redis", redis_server.url, "--workers", "1")
+    worker = start_dasflex("worker", "--redis", redis_server.url, "--site", str(site_dir),
+                           "--cache-dir", str(cache_dir))
+    try:
+        with dasflex_serve(*options, env=dasflex_env()) as first, \
+                dasflex_serve(*options, env=dasflex_env()) as second:
+            def fetch(base: str) -> bytes:
+                with urllib.request.urlopen(f"{base}/?{QUERY}", timeout=60) as reply:
+                    return reply.read()
+
+            from_reader = fetch(first)
+            assert from_reader.startswith(b"[00]")
+            deadline = time.monotonic() + 60
+            while len(block_files(cache_dir)) < 3 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert [path.name[:13] for path in block_files(cache_dir)] == [
+                f"2020-01-01T{hour:02d}" for hour in range(3)]
+            reader_runs = len(builds(site_dir))
+            assert fetch(second) == from_reader
+            assert len(builds(site_dir)) == reader_runs  # the second machine read the cache
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
