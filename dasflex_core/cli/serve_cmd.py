@@ -70,15 +70,37 @@ def _freeze_heap() -> None:
 
 
 def _build_app(args: argparse.Namespace) -> Any:
-
     from dasflex_core.settings import load_settings
+    from dasflex_core.sources.loader import load_site
     from dasflex_flask import create_app
 
-    settings = load_settings(args.config, **_overrides(args))
-    app = create_app(settings)
+    checks = _checked_in_child(args)
+    settings = load_settings(args.config, checks=checks, **_overrides(args))
+    app = create_app(settings, site=load_site(settings.site_dir, checks=checks))
     if settings.hapi_enabled:
         _warm_hapi(app, settings.server_url or f"http://{args.host}:{args.port}")
     return app
+
+
+def _checked_in_child(args: argparse.Namespace) -> Any:
+    """The schema checks of the settings file and the site, done in a forked child.
+
+    The master then loads both trusting those digests, so it never imports
+    jsonschema (whose modules every forked worker would carry).  When the
+    child fails (a bad file, no fork), the master checks everything itself
+    and reports the problem.
+    """
+    from dasflex_core.settings import load_settings
+    from dasflex_core.sources.checks import SchemaChecks
+    from dasflex_core.sources.loader import load_site
+
+    def check() -> list[str]:
+        checks = SchemaChecks()
+        settings = load_settings(args.config, checks=checks, **_overrides(args))
+        load_site(settings.site_dir, checks=checks)
+        return sorted(checks.known)
+
+    return SchemaChecks(_built_in_child(check) or ())
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:

@@ -85,3 +85,39 @@ def test_served_info_is_the_one_built_before_fork(server_url: str) -> None:
     assert info["status"]["code"] == 1200
     assert info["startDate"].startswith("2020-01-01")
     assert [p["name"] for p in info["parameters"]] == ["Time", "value"]
+
+
+JSON_MASTER = '''
+import argparse, json, sys
+from dasflex_core.cli import serve_cmd
+args = argparse.Namespace(site=sys.argv[1], config=sys.argv[2], redis=None, cache_dir=None,
+                          host="127.0.0.1", port=8080)
+app = serve_cmd._build_app(args)
+print(json.dumps({"sources": len(app.extensions["dasflex"].site),
+                  "jsonschema": "jsonschema" in sys.modules}))
+'''
+
+
+def test_master_checks_json_definitions_and_settings_without_jsonschema(tmp_path: Path) -> None:
+    """The schema checks run in a forked child; the master trusts their digests."""
+    from dasflex_core.sources.loader import load_site
+
+    bundled = Path(__file__).resolve().parents[2] / "examples" / "site"
+    assert any(source.definition_format == "json" for source in load_site(bundled))
+    config = tmp_path / "dasflex.toml"
+    config.write_text('site_title = "checked in a child"\nhapi_enabled = false\n')
+    done = subprocess.run([sys.executable, "-c", JSON_MASTER, str(bundled), str(config)],
+                          capture_output=True, text=True, timeout=120, check=True)
+    report = json.loads(done.stdout)
+    assert report["sources"] == len(load_site(bundled)) and report["jsonschema"] is False
+
+
+def test_an_invalid_json_definition_still_stops_serve_with_one_line(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "Bad.json").write_text('{"title": 5}')
+    done = subprocess.run([sys.executable, "-m", "dasflex_core", "serve", "--site", str(site),
+                           "--port", "0"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dasflex serve: ") and "Bad.json" in lines[0]
