@@ -224,7 +224,7 @@ class Planner:
         self.server_url = server_url
         self.cache = cache
         self._now = now
-        self._cache: dict[str, _SourcePlan] = {}
+        self._prepared_sources: dict[str, _SourcePlan] = {}
 
     def plan(self, source: SourceDef, query: Mapping[str, str],
              convention: str = "flex", *, use_cache: bool = True) -> Plan:
@@ -392,7 +392,7 @@ class Planner:
 
     def _prepared(self, source: SourceDef) -> _SourcePlan:
         """The cached graph and templates of ``source`` (rebuilt if it changed)."""
-        cached = self._cache.get(source.id)
+        cached = self._prepared_sources.get(source.id)
         if cached is not None and cached.source is source:
             return cached
         graph = build_graph(source, self.table.commands)
@@ -409,7 +409,7 @@ class Planner:
         )) - _CACHE_DESCRIBED_KEYS
         prepared = _SourcePlan(source, graph, templates, keys, tuple(commands), transforms,
                                cache_command=cache_command, reader_keys=reader_keys)
-        self._cache[source.id] = prepared
+        self._prepared_sources[source.id] = prepared
         return prepared
 
     def _add_cache_reader(self, graph: nx.MultiDiGraph, source: SourceDef) -> CommandDef | None:

@@ -92,12 +92,12 @@ def _checked_in_child(args: argparse.Namespace) -> Any:
     """
     from dasflex_core.settings import load_settings
     from dasflex_core.sources.checks import SchemaChecks
-    from dasflex_core.sources.loader import load_site
+    from dasflex_core.sources.loader import check_schemas
 
     def check() -> list[str]:
         checks = SchemaChecks()
         settings = load_settings(args.config, checks=checks, **_overrides(args))
-        load_site(settings.site_dir, checks=checks)
+        check_schemas(settings.site_dir, checks)
         return sorted(checks.known)
 
     return SchemaChecks(_built_in_child(check) or ())

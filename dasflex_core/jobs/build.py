@@ -10,6 +10,7 @@ from dasflex_core.errors import PipelineTimeoutError
 
 if TYPE_CHECKING:
     from dasflex_core.cache import BlockJob
+    from dasflex_core.cache.store import CacheIndex
     from dasflex_core.jobs import Builder
     from dasflex_core.sources.model import Site
 
@@ -26,12 +27,17 @@ def default_builder() -> Builder:
 
 def site_planner(site: Site, cache_dir: Path) -> Any:
     """A planner for builds: the site's command table, no server URL."""
-    from dasflex_core import planner
+    from dasflex_core.planner import planner_for_site
 
-    factory = getattr(planner, "planner_for_site", None)
-    if factory is None:
-        return planner.Planner()
-    return factory(site, "", cache_dir)
+    return planner_for_site(site, "", cache_dir)
+
+
+def is_built(index: CacheIndex, job: BlockJob) -> bool:
+    """Whether ``job``'s block exists; an unreadable cache or unknown level counts as not."""
+    try:
+        return bool(index.is_built(job))
+    except Exception:  # noqa: BLE001 - a status check never fails its caller
+        return False
 
 
 def build_until_done(builder: Builder, site: Site, cache_dir: Path, job: BlockJob, *,

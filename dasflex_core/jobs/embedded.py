@@ -17,6 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,9 +34,11 @@ from dasflex_core.jobs import (
     WaitResult,
     public_error,
 )
+from dasflex_core.jobs.build import is_built
 
 if TYPE_CHECKING:
     from dasflex_core.cache import BlockJob
+    from dasflex_core.cache.store import CacheIndex
     from dasflex_core.sources.model import Site
 
 LOG = logging.getLogger("dasflex.jobs")
@@ -218,7 +221,7 @@ class EmbeddedQueue:
         for key, job in keys.items():
             info = self._records.get(key)
             if info is None:
-                if self._is_built(job):
+                if is_built(self.index, job):
                     finished += 1
                 else:
                     failures[key] = "not queued (queue full or forgotten)"
@@ -230,13 +233,12 @@ class EmbeddedQueue:
                 pending.append(key)
         return finished, failures, pending
 
-    def _is_built(self, job: BlockJob) -> bool:
-        try:
-            from dasflex_core.cache.store import CacheIndex
+    @cached_property
+    def index(self) -> CacheIndex:
+        """The cache these jobs fill (made once: it learns every source's levels)."""
+        from dasflex_core.cache.store import CacheIndex
 
-            return bool(CacheIndex(self.cache_dir, self.site).is_built(job))
-        except Exception:  # noqa: BLE001 - an unreadable cache counts as not built
-            return False
+        return CacheIndex(self.cache_dir, self.site)
 
     def check(self) -> None:
         """Always ready: the workers are threads of this process."""

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,9 +40,11 @@ from dasflex_core.jobs import (
     WaitResult,
     public_error,
 )
+from dasflex_core.jobs.build import is_built
 
 if TYPE_CHECKING:
     from dasflex_core.cache import BlockJob
+    from dasflex_core.cache.store import CacheIndex
     from dasflex_core.sources.model import Site
 
 LOG = logging.getLogger("dasflex.jobs")
@@ -107,6 +109,13 @@ class RedisQueue:
         self._lock = threading.Lock()
         self._connection: Any = None
         self._down_until = 0.0
+
+    @cached_property
+    def index(self) -> CacheIndex:
+        """The shared cache (made once: it learns every source's levels)."""
+        from dasflex_core.cache.store import CacheIndex
+
+        return CacheIndex(self.cache_dir, self.site)
 
     def _queue(self) -> Any:
         from rq import Queue
@@ -239,7 +248,7 @@ class RedisQueue:
     def _outcome(self, job: BlockJob, found: Any) -> str | None:
         """None while pending, "" when finished, else the failure message."""
         if found is None:
-            return "" if _is_built(self.cache_dir, self.site, job) else "the job was lost (expired or Redis restarted)"
+            return "" if is_built(self.index, job) else "the job was lost (expired or Redis restarted)"
         info = job_info(found)
         if info.state == FINISHED:
             return ""
@@ -292,15 +301,6 @@ def _stamp(moment: Any) -> float | None:
 def _last_line(text: str | None) -> str:
     lines = [line for line in (text or "").splitlines() if line.strip()]
     return lines[-1] if lines else ""
-
-
-def _is_built(cache_dir: Path, site: Site | None, job: BlockJob) -> bool:
-    try:
-        from dasflex_core.cache.store import CacheIndex
-
-        return bool(CacheIndex(cache_dir, site).is_built(job))
-    except Exception:  # noqa: BLE001 - an unreadable cache counts as not built
-        return False
 
 
 # ---------------------------------------------------------------------- the worker side

@@ -172,9 +172,8 @@ def plan_for(source: SourceDef, query: Mapping[str, str], convention: str,
     base = server.base_url(request)
     planner = server.memo(f"planner:{base}", lambda: _site_planner(server, base))
     plan = planner.plan(source, dict(query), convention)
-    gaps = getattr(plan, "cache_gaps", ())
-    if gaps and server.settings.cache_on_demand:
-        queue_blocks(server, gaps)
+    if plan.cache_gaps and server.settings.cache_on_demand:
+        queue_blocks(server, plan.cache_gaps)
     return plan
 
 

@@ -4,6 +4,7 @@ access rules, cache levels) that DSDF and JSON definitions both use.
 
 Parsers raise ``ValueError`` with a short reason; the callers turn it into a
 :class:`~dasflex_core.errors.DefinitionError` naming file and line or key.
+:func:`read_definition_text` reads either kind of file.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 
+from dasflex_core.errors import DefinitionError
 from dasflex_core.sources.model import (
     DAS2_BINARY,
     Access,
@@ -327,3 +329,13 @@ def example_from_range(label: str, begin: str, end: str, *, reducible: bool,
             settings[RESOLUTION] = f"{seconds:.6g}"
     settings.update(extra or {})
     return Example(label or f"{begin} to {end}", MappingProxyType(settings))
+
+
+def read_definition_text(path: Path) -> str:
+    """A definition file's text (UTF-8, byte-order mark dropped); DefinitionError if unreadable."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise DefinitionError(str(path), None, "not UTF-8 text") from None
+    except OSError as exc:
+        raise DefinitionError(str(path), None, f"cannot read ({exc.strerror})") from None

@@ -256,12 +256,7 @@ def _substitute_entry(document: DsdfDocument, entry: DsdfEntry,
 
 def read_dsdf(path: Path, variables: Mapping[str, str] | None = None) -> DsdfDocument:
     """Read and parse a DSDF file, then substitute its variables."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise DefinitionError(str(path), None, "not UTF-8 text") from None
-    except OSError as exc:
-        raise DefinitionError(str(path), None, f"cannot read ({exc.strerror})") from None
+    text = common.read_definition_text(path)
     document = parse_dsdf_text(text, str(path))
     defaults = {"THIS_FILE": str(path.resolve()), "THIS_DIR": str(path.resolve().parent)}
     return substitute(document, {**(variables or {}), **defaults})

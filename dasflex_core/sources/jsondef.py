@@ -72,12 +72,7 @@ def validate(document: Any, path: str) -> None:
 
 def read_json_definition(path: Path, checks: SchemaChecks | None = None) -> dict[str, Any]:
     """Read and validate a JSON definition file (skipping checks ``checks`` remembers)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise DefinitionError(str(path), None, "not UTF-8 text") from None
-    except OSError as exc:
-        raise DefinitionError(str(path), None, f"cannot read ({exc.strerror})") from None
+    text = common.read_definition_text(path)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:

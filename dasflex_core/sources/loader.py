@@ -149,6 +149,23 @@ def scan_site(root: Path | str, variables: Mapping[str, str] | None = None,
     return SiteReport(site, tuple(problems), files)
 
 
+def check_schemas(root: Path | str, checks: SchemaChecks) -> None:
+    """Check every JSON document of the site against its schema, building nothing.
+
+    ``checks`` then knows their digests, so a later :func:`load_site` with it
+    skips jsonschema (``dasflex serve`` checks in a child process this way).
+    """
+    from dasflex_core.commands import SITE_TABLE_NAME, load_command_table
+    from dasflex_core.sources.jsondef import read_json_definition
+
+    root = Path(root).resolve()
+    for path in _definition_files(root):
+        if path.suffix.lower() == ".json":
+            read_json_definition(path, checks)
+    if (root / SITE_TABLE_NAME).is_file():
+        load_command_table(root / SITE_TABLE_NAME, checks=checks)
+
+
 def site_command_table(root: Path, checks: SchemaChecks | None = None) -> CommandTable | None:
     """The site's own command table (``ROOT/_commands.json``), validated; None if absent."""
     from dasflex_core.commands import SITE_TABLE_NAME, load_command_table
