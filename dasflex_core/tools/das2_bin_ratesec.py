@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from dasflex_core.tools._common import ToolParser, positive_float, run_tool
+from dasflex_core.tools.program import ToolParser, positive_float, run_tool
 
 DESCRIPTION = """\
 Count the data packets of a das2 stream (all packet IDs together) in time
@@ -50,8 +50,10 @@ def _volume_units(text: str) -> tuple[str, int]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dasflex_core.tools._binrate import RateConfig, rate_stdin
-    from dasflex_core.tools._binunits import parse_begin
+    # The family loads numpy and the codecs: imported only when the tool runs,
+    # so that --help and usage errors answer at once.
+    from dasflex_core.tools.binning.rate import RateConfig, rate_stdin
+    from dasflex_core.tools.binning.units import parse_begin
 
     volume_name, volume_bytes = args.volume if args.volume else (None, 1)
     config = RateConfig(

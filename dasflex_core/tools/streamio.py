@@ -1,44 +1,38 @@
-"""Plumbing shared by the stream tools (``das2_ascii``, ``das3_csv``, the binners, ...).
+"""Input, output and run loops of the stream tools.
 
-A tool is a ``main(argv=None) -> int`` that builds a :class:`ToolParser`,
-then hands its work to :func:`run_tool`, which turns every failure into one
-clear stderr line and a non-zero exit status::
-
-    def main(argv=None):
-        parser = ToolParser("das2_ascii", "Convert a das2 stream to text.")
-        parser.add_argument("-r", type=int_in_range(2, 18), ...)
-        return run_tool(parser, argv, convert)
-
-    def convert(args):
-        out = Output()
-        for chunk in read_chunks():
-            out.write(...)
-        out.flush()
-
-Input is read in bounded chunks from binary stdin (:func:`read_chunks`);
-output is collected in a bounded buffer and written to binary stdout
-(:class:`Output`).
+Input is read in bounded chunks from binary stdin (:func:`read_chunks`, or
+:func:`read_views` straight into write-once buffers that a ``Das2Reader``
+parses without copying); output is collected in a bounded buffer and written
+to binary stdout (:class:`Output`).  :func:`stream_events` gives the events
+of a das2 or das3 stream.  A tool's event handler is a :class:`ToolStream`
+(an :class:`~dasflex_core.codecs.events.EventStream` writing through
+``emit``), which :func:`run_stream` feeds from stdin, optionally on two
+threads (:func:`run_pipelined`, :class:`EventPipeline`).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
+import queue
+import select
+import stat
 import sys
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import BinaryIO, NoReturn
+from typing import BinaryIO, Protocol
 
-from dasflex_core.errors import DasFlexError, QueryError, StreamError
+from dasflex_core.codecs import make_reader
+from dasflex_core.codecs.das2 import Das2Reader
+from dasflex_core.codecs.das2_reader import write_once_view
+from dasflex_core.codecs.das2_writer import encode_comment, encode_exception
+from dasflex_core.codecs.events import Comment, Event, EventStream, StreamException
+from dasflex_core.errors import StreamError
 
-#: Exit status for success.
-EXIT_OK = 0
-#: Exit status for a bad stream or a failure while processing it.
-EXIT_FAILURE = 1
-#: Exit status for bad command line options.
-EXIT_USAGE = 2
-#: Exit status after an interrupt (128 + SIGINT).
-EXIT_INTERRUPTED = 130
+try:
+    import fcntl
+except ImportError:  # not on this platform: pipes keep their size
+    fcntl = None  # type: ignore[assignment]
 
 #: Bytes read from stdin per chunk.
 READ_CHUNK_BYTES = 1 << 20
@@ -48,141 +42,6 @@ WRITE_FLUSH_BYTES = 1 << 20
 VIEW_BUFFER_BYTES = 8 << 20
 #: Capacity asked for the input pipe (Linux caps it at /proc/sys/fs/pipe-max-size).
 PIPE_BYTES = 1 << 20
-
-
-class UsageError(QueryError):
-    """A command line option or argument is invalid."""
-
-
-class ToolParser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose errors raise :class:`UsageError`.
-
-    argparse normally prints the usage and exits; tools instead report one
-    line (``PROG: error: MESSAGE``) through :func:`run_tool`.
-    """
-
-    def __init__(self, prog: str, description: str, epilog: str | None = None) -> None:
-        super().__init__(
-            prog=prog,
-            description=description,
-            epilog=epilog,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
-
-    def error(self, message: str) -> NoReturn:
-        """Raise instead of printing the usage and exiting."""
-        raise UsageError(message)
-
-
-def int_in_range(minimum: int, maximum: int) -> Callable[[str], int]:
-    """An argparse ``type`` accepting integers in ``[minimum, maximum]``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text, 10)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
-        if not minimum <= value <= maximum:
-            raise argparse.ArgumentTypeError(
-                f"{value} is out of range, expected {minimum} to {maximum}"
-            )
-        return value
-
-    return parse
-
-
-def positive_float(text: str) -> float:
-    """An argparse ``type`` accepting a finite number greater than zero."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not (value > 0.0 and value != float("inf")):
-        raise argparse.ArgumentTypeError(f"{text} must be a finite number greater than 0")
-    return value
-
-
-def add_time_bin_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``-b BEGIN`` option of the time binners (the positional BIN_SECONDS
-    is added by :func:`add_bin_seconds`, after the tool's own options)."""
-    parser.add_argument("-b", dest="begin", metavar="BEGIN",
-                        help="start bin 0 at this time instead of at the first data time")
-
-
-def add_bin_seconds(parser: argparse.ArgumentParser) -> None:
-    """The positional BIN_SECONDS of the time binners."""
-    parser.add_argument("bin_seconds", type=positive_float, metavar="BIN_SECONDS",
-                        help="width of the time bins in seconds")
-
-
-def report_error(prog: str, message: str) -> None:
-    """Write ``PROG: error: MESSAGE`` as one line to stderr."""
-    _report(prog, "error", message)
-
-
-def report_warning(prog: str, message: str) -> None:
-    """Write ``PROG: warning: MESSAGE`` as one line to stderr."""
-    _report(prog, "warning", message)
-
-
-def _report(prog: str, level: str, message: str) -> None:
-    one_line = " ".join(str(message).split())
-    try:
-        sys.stderr.write(f"{prog}: {level}: {one_line}\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
-
-
-def run_tool(
-    parser: argparse.ArgumentParser,
-    argv: Sequence[str] | None,
-    work: Callable[[argparse.Namespace], int | None],
-) -> int:
-    """Parse ``argv`` and run ``work(args)``; return the exit status.
-
-    Bad options give exit 2, a :class:`DasFlexError` (bad stream, ...) exit 1,
-    each with one stderr line; a closed stdout (``head``) ends quietly with 0.
-    Any other exception is an internal error: one stderr line and exit 1
-    (set ``DASFLEX_TRACEBACK=1`` to see the traceback instead).
-    """
-    prog = parser.prog
-    try:
-        args = parser.parse_args(argv)
-    except UsageError as exc:
-        report_error(prog, f"{exc} (try '{prog} --help')")
-        return EXIT_USAGE
-    try:
-        return int(work(args) or EXIT_OK)
-    except BrokenPipeError:
-        _silence_stdout()
-        return EXIT_OK
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
-    except DasFlexError as exc:
-        report_error(prog, str(exc))
-        return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILURE
-    except MemoryError:
-        report_error(prog, "out of memory")
-        return EXIT_FAILURE
-    except OSError as exc:
-        report_error(prog, f"I/O error: {exc.strerror or exc}")
-        return EXIT_FAILURE
-    except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback
-        if os.environ.get("DASFLEX_TRACEBACK"):
-            raise
-        report_error(prog, f"internal error ({type(exc).__name__}): {exc}")
-        return EXIT_FAILURE
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null so that the exit-time flush cannot fail again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):
-        pass
 
 
 def binary_stdin() -> BinaryIO:
@@ -233,8 +92,6 @@ def read_views(
     input is copied once, by the kernel.  For consumers that only feed a
     ``Das2Reader`` (other code may want :func:`read_chunks`' ``bytes``).
     """
-    from dasflex_core.codecs.das2_reader import write_once_view
-
     stream = source if source is not None else binary_stdin()
     readinto = getattr(stream, "readinto1", None) or getattr(stream, "readinto", None)
     if readinto is None:
@@ -287,8 +144,6 @@ def _descriptor(stream: BinaryIO) -> int | None:
 
 def _ready(descriptor: int) -> bool:
     """True when reading ``descriptor`` would not block."""
-    import select
-
     try:
         readable, _, _ = select.select([descriptor], [], [], 0)
     except (OSError, ValueError):
@@ -305,19 +160,15 @@ def widen_pipe(descriptor: int, size: int = PIPE_BYTES) -> bool:
     nothing) when ``descriptor`` is not a pipe, is already that wide, or
     the system refuses (other platforms, per-user pipe limits).
     """
-    import stat
-
     try:
-        if not stat.S_ISFIFO(os.fstat(descriptor).st_mode):
+        if fcntl is None or not stat.S_ISFIFO(os.fstat(descriptor).st_mode):
             return False
-        import fcntl
-
         get_size = getattr(fcntl, "F_GETPIPE_SZ", None)  # Linux only
         set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
         if get_size is None or set_size is None or fcntl.fcntl(descriptor, get_size) >= size:
             return False
         fcntl.fcntl(descriptor, set_size, size)
-    except (OSError, ValueError, ImportError):
+    except (OSError, ValueError):
         return False
     return True
 
@@ -375,3 +226,141 @@ def located(offset: int) -> Iterator[None]:
         if exc.offset is not None:
             raise
         raise StreamError(exc.reason, offset) from None
+
+
+def stream_events(source: BinaryIO | None = None) -> Iterator[Event]:
+    """The events of the das2 or das3 stream on ``source`` (default: stdin).
+
+    Raises StreamError for empty input or a stream that is neither.
+    """
+    reader = None
+    for chunk in read_chunks(source):
+        if reader is None:
+            reader = make_reader(chunk)
+        yield from reader.feed(chunk)
+    if reader is None:
+        raise StreamError("empty input: expected a das2 or das3 stream", 0)
+    yield from reader.close()
+
+
+class ToolStream(EventStream[None]):
+    """A tool's event handler: it writes das2 output through ``emit``.
+
+    Headers and data are ignored and comments and exceptions passed on
+    (das2-encoded) unless a subclass overrides them.  Setting ``done`` ends
+    the handling and :func:`run_stream` stops reading.
+    """
+
+    emit: Callable[[bytes], object]
+
+    def on_comment(self, event: Comment) -> None:
+        """A comment packet: passed on."""
+        self.emit(encode_comment(event.type, event.source, event.value))
+
+    def on_exception(self, event: StreamException) -> None:
+        """An exception packet: passed on."""
+        self.emit(encode_exception(event.type, event.message))
+
+    def finish(self) -> None:
+        """The input ended: write what is still held."""
+
+
+class _Handler(Protocol):
+    """What :func:`run_stream` feeds: ``handle(events)``, ``finish()``, ``done``."""
+
+    done: bool
+
+    def handle(self, events: list[Event]) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+def run_stream(make_stream: Callable[[Callable[[bytes], None]], _Handler],
+               source: BinaryIO | None = None, sink: BinaryIO | None = None,
+               threaded: bool = False) -> int:
+    """Feed the das2 stream on ``source`` (stdin) to a tool's event handler; return 0.
+
+    ``make_stream(write)`` builds the handler (a :class:`ToolStream`), which
+    writes its output through ``write`` to ``sink`` (stdout).  A handler
+    whose ``done`` becomes true stops the reading early.  ``threaded``:
+    input is parsed on this thread while the handler works on another
+    (:class:`EventPipeline`).
+    """
+    output = Output(sink)
+    stream = make_stream(output.write)
+    reader = Das2Reader()
+    pipeline = EventPipeline(stream.handle) if threaded else None
+    put = pipeline.put if pipeline is not None else stream.handle
+    try:
+        try:
+            for chunk in read_views(source):
+                put(reader.feed(chunk))
+                if stream.done:
+                    break
+            else:
+                put(reader.close())
+        finally:
+            if pipeline is not None:
+                pipeline.close()
+        stream.finish()
+    finally:
+        output.flush()
+    return 0
+
+
+def run_pipelined(make_stream: Callable[[Callable[[bytes], None]], _Handler],
+                  source: BinaryIO | None = None, sink: BinaryIO | None = None) -> int:
+    """:func:`run_stream` with parsing and handling on two threads; return 0."""
+    return run_stream(make_stream, source, sink, threaded=True)
+
+
+class EventPipeline:
+    """Parse input on the calling thread while ``handle`` runs on a worker thread.
+
+    The numpy work of the tools releases the GIL, so reading and parsing the
+    next chunk overlaps with binning or transforming the previous one on a
+    second core.  Event batches are handed over in order through a bounded
+    queue (``depth`` batches), so memory stays bounded; an exception raised
+    by ``handle`` is re-raised on the calling thread.
+    """
+
+    def __init__(self, handle: Callable[[list[Event]], None], depth: int = 4) -> None:
+        self._handle = handle
+        self._queue: queue.Queue[list[Event] | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="das2-events", daemon=True)
+        self._thread.start()
+
+    @property
+    def failed(self) -> bool:
+        """True once ``handle`` raised (the caller should stop feeding)."""
+        return self._error is not None
+
+    def put(self, events: list[Event]) -> None:
+        """Queue a batch of events (re-raises a worker failure)."""
+        self._raise_error()
+        if events:
+            self._queue.put(events)
+
+    def close(self) -> None:
+        """Wait until every queued batch is handled; re-raise a worker failure."""
+        self._queue.put(None)
+        self._thread.join()
+        self._raise_error()
+
+    def _work(self) -> None:
+        while True:
+            events = self._queue.get()
+            if events is None:
+                return
+            if self._error is not None:
+                continue
+            try:
+                self._handle(events)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                self._error = exc
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import BinaryIO
 
 import numpy as np
 
@@ -26,12 +27,12 @@ from dasflex_core.codecs.das2_headers import PacketHeader, Plane, StreamHeader, 
 from dasflex_core.codecs.das2_writer import encode_exception, encode_records
 from dasflex_core.codecs.events import DataRun, HeaderDefined, StreamException, StreamStart
 from dasflex_core.errors import StreamError
-from dasflex_core.tools import _psdunits as units
-from dasflex_core.tools._bincore import is_fill
-from dasflex_core.tools._binio import EventStream
-from dasflex_core.tools._binprops import SlotProperties
-from dasflex_core.tools._binunits import seconds_per_unit
-from dasflex_core.tools._psdcore import PsdCalculator, jitter_breaks
+from dasflex_core.tools.binning.core import is_fill
+from dasflex_core.tools.binning.props import SlotProperties
+from dasflex_core.tools.binning.units import seconds_per_unit
+from dasflex_core.tools.psd import units
+from dasflex_core.tools.psd.core import PsdCalculator, jitter_breaks
+from dasflex_core.tools.streamio import ToolStream, run_pipelined
 
 PROGRAM = "das2_psd"
 _DFT_PROPERTIES = ("DFT_freqTagMin", "DFT_freqTrimMin", "DFT_freqTrimMax")
@@ -92,7 +93,7 @@ class _XTransform:
     z_scale: float = 1.0
 
 
-class PsdStream(EventStream):
+class PsdStream(ToolStream):
     """das2 events in, the spectral stream out through ``emit``."""
 
     def __init__(self, config: PsdConfig, emit: Callable[[bytes], object]) -> None:
@@ -476,8 +477,6 @@ def _x_schedule(times: np.ndarray, config: PsdConfig, held: int) -> tuple[list, 
 
 
 def _copy_plane(plane: Plane) -> Plane:
-    from dataclasses import replace
-
     return replace(plane, properties=plane.properties.copy())
 
 
@@ -572,3 +571,13 @@ def _window_has_fill(data: np.ndarray, view: np.ndarray, fill: float) -> np.ndar
     rows, columns = np.nonzero(maybe)
     result[rows, columns] = is_fill(data[rows, columns], fill).any(axis=1)
     return result
+
+
+def psd_stdin(config: PsdConfig, source: BinaryIO | None = None,
+              sink: BinaryIO | None = None) -> int:
+    """Transform the das2 stream on ``source`` (stdin) to ``sink`` (stdout); return 0.
+
+    Input is parsed on this thread while the spectra are computed on another;
+    an exception packet in the input ends the stream (as in das2C).
+    """
+    return run_pipelined(lambda write: PsdStream(config, write), source, sink)

@@ -18,10 +18,10 @@ from dasflex_core.codecs.das2_headers import PacketHeader, Plane, StreamHeader, 
 from dasflex_core.codecs.das2_writer import encode_records
 from dasflex_core.codecs.events import Comment, DataRun, HeaderDefined, StreamException, StreamStart
 from dasflex_core.errors import StreamError
-from dasflex_core.tools._bincore import bin_numbers
-from dasflex_core.tools._binio import EventStream, run_stream
-from dasflex_core.tools._binprops import SlotProperties
-from dasflex_core.tools._binunits import to_us2000
+from dasflex_core.tools.binning.core import bin_numbers
+from dasflex_core.tools.binning.props import SlotProperties
+from dasflex_core.tools.binning.units import to_us2000
+from dasflex_core.tools.streamio import ToolStream, run_stream
 
 PROGRAM = "das2_bin_ratesec"
 
@@ -115,7 +115,7 @@ class RateCounter:
         return [(number, self.counts.get(number, 0.0)) for number in range(low, high + 1)]
 
 
-class RateStream(EventStream):
+class RateStream(ToolStream):
     """das2 events in, the rate stream out through ``emit``."""
 
     def __init__(self, config: RateConfig, emit: Callable[[bytes], object]) -> None:

@@ -18,7 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from dasflex_core.tools._cdfwrite import CDF_DOUBLE, CDF_FLOAT, CDF_TIME_TT2000
+from dasflex_core.codecs.das2 import Properties, plane_fill
+from dasflex_core.dastime import from_tt2000
+from dasflex_core.errors import DasFlexError, StreamError
+from dasflex_core.tools.cdf.write import CDF_DOUBLE, CDF_FLOAT, CDF_TIME_TT2000
 
 #: TT2000 fill value (ISTP).
 TT2000_FILL = -9223372036854775808
@@ -106,12 +109,8 @@ class NameRegistry:
 
 def packet_variables(header: Any, stream: Any, names: NameRegistry) -> PacketLayout:
     """The CDF variables of a das2 packet header (``stream``: its stream header)."""
-    from dasflex_core.codecs.das2 import Properties, plane_fill
-
     x_plane = header.x_plane
     if x_plane is None:
-        from dasflex_core.errors import StreamError
-
         raise StreamError(f"das2 packet {header.packet_id:02d} has no <x> plane for DEPEND_0")
     stream_props = stream.properties if stream is not None else Properties()
 
@@ -334,9 +333,6 @@ def global_attributes(stream_properties: Any, version: str, first_tt2000: int | 
 def _date_of(tt2000: int | None) -> str:
     if tt2000 is None or tt2000 == TT2000_FILL:
         return "00000000"
-    from dasflex_core.dastime import from_tt2000
-    from dasflex_core.errors import DasFlexError
-
     try:
         moment = from_tt2000(tt2000)
     except DasFlexError:

@@ -1,7 +1,7 @@
 """The das2 stream side of the binning tools (das2_bin_avgsec & co).
 
 :class:`StreamBinner` reads das2 events, keeps one
-:class:`~dasflex_core.tools._bincore.BinAccumulator` per packet ID and writes
+:class:`~dasflex_core.tools.binning.core.BinAccumulator` per packet ID and writes
 the binned stream.  The three binning programs differ only in their
 :class:`BinnerConfig`.  Header edits follow das2C (``research/das2c.md`` §4.1):
 x units become us2000, waveform yscans may collapse to a ``<y>``, statistics
@@ -12,8 +12,11 @@ xCacheResInfo.
 from __future__ import annotations
 
 import dataclasses
+import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -23,7 +26,7 @@ from dasflex_core.codecs.das2_props import Properties, Property, cascade, number
 from dasflex_core.codecs.das2_writer import encode_comment, encode_exception, encode_records
 from dasflex_core.codecs.events import Comment, DataRun, HeaderDefined, StreamException, StreamStart
 from dasflex_core.errors import StreamError
-from dasflex_core.tools._bincore import (
+from dasflex_core.tools.binning.core import (
     BinAccumulator,
     BinBatch,
     BinOptions,
@@ -31,9 +34,9 @@ from dasflex_core.tools._bincore import (
     PlaneStats,
     bin_numbers,
 )
-from dasflex_core.tools._binio import EventStream
-from dasflex_core.tools._binprops import SlotProperties
-from dasflex_core.tools._binunits import seconds_per_unit, to_us2000
+from dasflex_core.tools.binning.props import SlotProperties
+from dasflex_core.tools.binning.units import parse_begin, seconds_per_unit, to_us2000
+from dasflex_core.tools.streamio import ToolStream, run_pipelined
 
 #: Comment types that ``-p`` drops.
 PROGRESS_TYPES = frozenset({"taskProgress", "taskSize"})
@@ -72,7 +75,7 @@ class _PacketState:
     groups: list[_Group]
 
 
-class StreamBinner(EventStream):
+class StreamBinner(ToolStream):
     """Turns das2 events into the binned das2 stream written through ``writer``."""
 
     def __init__(self, config: BinnerConfig, emit: Callable[[bytes], object]) -> None:
@@ -381,7 +384,7 @@ def _derived(plane: Plane, name: str, operation: str) -> Plane:
 
 
 def das2c_set(props: Properties, name: str, text: str, kind: str = "") -> None:
-    """Set a property in place the way das2C does (see :mod:`_binprops`)."""
+    """Set a property in place the way das2C does (see :mod:`.props`)."""
     slots = SlotProperties(props)
     slots.set(name, text, kind)
     edited = slots.to_properties()
@@ -444,8 +447,6 @@ def _datum_seconds(item: Property) -> float | None:
 
 def _c_atoi(text: str) -> int:
     """C's ``atoi``: leading blanks, optional sign, digits; 0 if none."""
-    import re
-
     match = re.match(r"\s*([+-]?\d+)", text)
     return int(match.group(1)) if match else 0
 
@@ -468,8 +469,6 @@ class ProgressLimiter:
 
     def should_emit(self) -> bool:
         """Count one call; True when this one should be written."""
-        import time
-
         self._countdown -= 1
         if self._countdown != 0:
             return False
@@ -483,3 +482,19 @@ class ProgressLimiter:
         self._countdown = self._size
         self._last_ms = now
         return True
+
+
+def time_binner(program: str, bin_seconds: float, begin: str | None,
+                **settings: Any) -> BinnerConfig:
+    """The config of a time binner: ``bin_seconds`` wide bins from ``begin`` (a time)."""
+    origin = None if begin is None else parse_begin(begin)
+    return BinnerConfig(program=program, width=bin_seconds * 1.0e6, origin=origin, **settings)
+
+
+def bin_stdin(config: BinnerConfig, source: BinaryIO | None = None,
+              sink: BinaryIO | None = None) -> int:
+    """Bin the das2 stream on ``source`` (stdin) to ``sink`` (stdout); return 0.
+
+    Input is parsed on this thread while the binner works on another.
+    """
+    return run_pipelined(lambda write: StreamBinner(config, write), source, sink)

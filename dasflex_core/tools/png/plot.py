@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from dasflex_core.tools._pngbin import LineBins, MeanBins
+from dasflex_core.tools.png.bins import LineBins, MeanBins
 
 #: Dots per inch of the figure (its pixel size is exact at this dpi).
 DPI = 100

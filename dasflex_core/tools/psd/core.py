@@ -14,6 +14,7 @@ Callers multiply by ``N dt`` (seconds) to obtain a density per hertz.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -68,8 +69,6 @@ class PsdCalculator:
         else:
             # numpy releases the GIL in these loops: split the rows over threads.
             if self._pool is None:
-                from concurrent.futures import ThreadPoolExecutor
-
                 self._pool = ThreadPoolExecutor(self.threads - 1)
             edges = np.linspace(0, len(windows), self.threads + 1).astype(int)
             jobs = [

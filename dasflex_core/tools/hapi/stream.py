@@ -23,10 +23,11 @@ from dasflex_core.codecs.das2_props import cascade
 from dasflex_core.codecs.das2_style import canonical_units
 from dasflex_core.codecs.das2_text import encode_ascii, encode_times
 from dasflex_core.codecs.events import Comment, DataRun, HeaderDefined, StreamException, StreamStart
+from dasflex_core.dastime import format_time_fields, parse_us2000
 from dasflex_core.errors import StreamError
-from dasflex_core.tools._bincore import is_fill
-from dasflex_core.tools._binio import EventStream, run_stream
-from dasflex_core.tools._binunits import to_us2000
+from dasflex_core.tools.binning.core import is_fill
+from dasflex_core.tools.binning.units import to_us2000
+from dasflex_core.tools.streamio import ToolStream, run_stream
 
 NO_HEADERS_JSON = (
     '{ "HAPI":"1.1",\n  "status":{\n    "code":1501,\n'
@@ -59,7 +60,7 @@ class _Column:
     fill: float | None
 
 
-class HapiStream(EventStream):
+class HapiStream(ToolStream):
     """das2 events in, HAPI CSV (and/or info) out through ``emit``."""
 
     def __init__(self, config: HapiConfig, emit: Callable[[bytes], object]) -> None:
@@ -264,8 +265,6 @@ def _named_planes(header: PacketHeader) -> list[tuple[int, Plane, str]]:
 
 def _dsdf_lines(dsdf: dict[str, str]) -> list[str]:
     """startDate/stopDate/sampleStartDate/sampleStopDate/contact lines from a DSDF."""
-    from dasflex_core.dastime import format_time_fields, parse_us2000
-
     def iso(text: str) -> str | None:
         try:
             value = parse_us2000(text)

@@ -19,8 +19,8 @@ from dasflex_core.codecs.das2_props import Properties, Property, cascade
 from dasflex_core.codecs.das2_writer import encode_records
 from dasflex_core.codecs.events import DataRun, HeaderDefined, StreamStart
 from dasflex_core.errors import StreamError
-from dasflex_core.tools._binio import EventStream, run_stream
-from dasflex_core.tools._binprops import SlotProperties
+from dasflex_core.tools.binning.props import SlotProperties
+from dasflex_core.tools.streamio import ToolStream, run_stream
 
 PROGRAM = "das2_histo"
 #: Largest count a float32 holds exactly (das2C switches to real8 beyond it).
@@ -81,7 +81,7 @@ class _Output:
     histogram: Histogram
 
 
-class HistoStream(EventStream):
+class HistoStream(ToolStream):
     """das2 events in, histogram stream out through ``emit``."""
 
     def __init__(self, config: HistoConfig, emit: Callable[[bytes], object]) -> None:
