@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dasflex_core.codecs.events import DataRun, EventStream
 from dasflex_core.errors import QueryError, StreamError, TooLargeError
 
 if TYPE_CHECKING:
@@ -163,20 +164,31 @@ def _rate_bins(stream: bytes) -> tuple[np.ndarray, np.ndarray]:
     import numpy as np
 
     from dasflex_core.codecs.das2_reader import read_all
-    from dasflex_core.codecs.events import DataRun
 
-    centers: list[np.ndarray] = []
-    counts: list[np.ndarray] = []
-    for event in read_all(stream):
-        if isinstance(event, DataRun) and len(event.records):
-            names = event.records.dtype.names
-            if not names or len(names) < 2:
-                raise StreamError("unexpected das2_bin_ratesec output", event.offset)
-            centers.append(np.asarray(event.records[names[0]], dtype=np.float64))
-            counts.append(np.asarray(event.records[names[1]], dtype=np.float64))
-    if not centers:
+    rates = _RateRuns()
+    rates.handle(read_all(stream))
+    if not rates.centers:
         return np.zeros(0), np.zeros(0)
-    return np.concatenate(centers), np.concatenate(counts)
+    return np.concatenate(rates.centers), np.concatenate(rates.counts)
+
+
+class _RateRuns(EventStream[None]):
+    """Collects the bin centres and counts of das2_bin_ratesec's data runs."""
+
+    def __init__(self) -> None:
+        self.centers: list[np.ndarray] = []
+        self.counts: list[np.ndarray] = []
+
+    def on_data(self, run: DataRun) -> None:
+        import numpy as np
+
+        if not len(run.records):
+            return
+        names = run.records.dtype.names
+        if not names or len(names) < 2:
+            raise StreamError("unexpected das2_bin_ratesec output", run.offset)
+        self.centers.append(np.asarray(run.records[names[0]], dtype=np.float64))
+        self.counts.append(np.asarray(run.records[names[1]], dtype=np.float64))
 
 
 def _result(empty: Coverage, centers: np.ndarray, counts: np.ndarray,

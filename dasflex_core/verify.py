@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dasflex_core.codecs.events import DataRun, Event, EventStream, StreamException
 from dasflex_core.errors import DasFlexError, NoPipelineError, StreamError
 
 __all__ = ["DAS_OUTPUTS", "HAPI_OUTPUTS", "Check", "format_table", "verify_site"]
@@ -181,17 +182,24 @@ def _validate_das2(data: bytes, window: tuple[float, float] | None) -> int:
     return records
 
 
-def _data_events(events: list[Any]) -> list[Any]:
+def _data_events(events: list[Event]) -> list[DataRun]:
     """The data runs among ``events``; raise StreamError on an exception packet."""
-    from dasflex_core.codecs.events import DataRun, StreamException
+    runs = _DataRuns()
+    runs.handle(events)
+    return runs.found
 
-    found = []
-    for event in events:
-        if isinstance(event, StreamException):
-            raise StreamError(f"the stream reports {event.type}: {event.message[:200]}")
-        if isinstance(event, DataRun):
-            found.append(event)
-    return found
+
+class _DataRuns(EventStream[None]):
+    """Collects the data runs of a stream; an exception packet is a StreamError."""
+
+    def __init__(self) -> None:
+        self.found: list[DataRun] = []
+
+    def on_data(self, run: DataRun) -> None:
+        self.found.append(run)
+
+    def on_exception(self, event: StreamException) -> None:
+        raise StreamError(f"the stream reports {event.type}: {event.message[:200]}")
 
 
 def _check_times(event: Any, window: tuple[float, float]) -> None:

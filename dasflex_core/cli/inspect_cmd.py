@@ -14,6 +14,16 @@ import sys
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
+from dasflex_core.codecs.events import (
+    Comment,
+    DataRun,
+    Event,
+    EventStream,
+    HeaderDefined,
+    StreamException,
+    StreamStart,
+)
+
 #: Comments listed in full; further ones are only counted.
 MAX_LISTED_COMMENTS = 100
 _CHUNK = 1 << 20
@@ -86,7 +96,7 @@ def inspect_stream(stream: BinaryIO) -> dict[str, Any]:
     return summary.result()
 
 
-class _Summary:
+class _Summary(EventStream[None]):
     """Accumulates the inspect report from events."""
 
     def __init__(self, stream_format: str) -> None:
@@ -98,41 +108,34 @@ class _Summary:
         self.earliest: float | None = None
         self.latest: float | None = None
 
-    def add_all(self, events: list[Any]) -> None:
-        from dasflex_core.codecs import events as ev
+    def add_all(self, events: list[Event]) -> None:
+        """Take a batch of events."""
+        self.handle(events)
 
-        for event in events:
-            if isinstance(event, ev.DataRun):
-                self._add_run(event)
-            elif isinstance(event, ev.HeaderDefined):
-                self._add_header(event)
-            elif isinstance(event, ev.Comment):
-                self.comment_count += 1
-                if len(self.comments) < MAX_LISTED_COMMENTS:
-                    self.comments.append(
-                        {"type": event.type, "source": event.source, "value": event.value}
-                    )
-            elif isinstance(event, ev.StreamException):
-                self.exceptions.append({"type": event.type, "message": event.message})
-            elif isinstance(event, ev.StreamStart):
-                self._add_start(event)
+    def on_comment(self, event: Comment) -> None:
+        self.comment_count += 1
+        if len(self.comments) < MAX_LISTED_COMMENTS:
+            self.comments.append({"type": event.type, "source": event.source, "value": event.value})
 
-    def _add_start(self, event: Any) -> None:
+    def on_exception(self, event: StreamException) -> None:
+        self.exceptions.append({"type": event.type, "message": event.message})
+
+    def on_stream_start(self, event: StreamStart) -> None:
         self.report["version"] = event.version
         header = event.header
         self.report["compression"] = getattr(header, "compression", "none")
         self.report["properties"] = _properties_of(header)
 
-    def _add_header(self, event: Any) -> None:
+    def on_packet_header(self, event: HeaderDefined) -> None:
         key = f"{event.packet_id:02d}"
         entry = self.packets.setdefault(key, {"definitions": 0, "records": 0})
         entry["definitions"] += 1
         entry["definition"] = _describe_header(event.header)
 
-    def _add_run(self, event: Any) -> None:
-        entry = self.packets[f"{event.packet_id:02d}"]
-        entry["records"] += event.count
-        bounds = _time_bounds(event.header, event.records)
+    def on_data(self, run: DataRun) -> None:
+        entry = self.packets[f"{run.packet_id:02d}"]
+        entry["records"] += run.count
+        bounds = _time_bounds(run.header, run.records)
         if bounds is not None:
             low, high = bounds
             self.earliest = low if self.earliest is None else min(self.earliest, low)

@@ -18,7 +18,6 @@ anything else raises :class:`~dasflex_core.errors.StreamError`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -26,8 +25,6 @@ import numpy as np
 
 from ..errors import StreamError
 from . import das2 as d2
-from .das3 import encode_comment, encode_exception, encode_header, encode_packet
-from .das3_encode import encode_records
 from .das3_fields import PacketField, packet_fields, value_dtype
 from .das3_model import (
     Dataset,
@@ -39,16 +36,6 @@ from .das3_model import (
     Values,
     Variable,
 )
-from .das3_xml import dataset_xml, stream_header_xml
-from .events import (
-    Comment,
-    DataRun,
-    Event,
-    EventStream,
-    HeaderDefined,
-    StreamException,
-    StreamStart,
-)
 
 _OPERATION_ROLES = {"BIN_AVG": "average", "BIN_MIN": "min", "BIN_MAX": "max"}
 _ROLE_OPERATIONS = {role: operation for operation, role in _OPERATION_ROLES.items()}
@@ -59,7 +46,6 @@ _DAS3_TO_DAS2_REAL = {"<f8": "little_endian_real8", ">f8": "sun_real8",
 _ASCII_WIDENING = 2
 _TIME_FILL_TEXT = "0001-01-01T00:00:00.000000"
 _DAS2_TO_DAS3_EXCEPTIONS = {"NoDataInInterval": "NoMatchingData", "IllegalArgument": "QueryError"}
-_DAS3_TO_DAS2_EXCEPTIONS = {"NoMatchingData": "NoDataInInterval", "QueryError": "IllegalArgument"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -540,45 +526,7 @@ def _data_planes(field: Any, dataset: Dataset, ytags: tuple[np.ndarray, str, boo
 
 
 # --------------------------------------------------------------------------
-# Whole-stream converters
-
-
-def convert_das2_to_das3(events: Iterable[Event]) -> Iterator[bytes]:
-    """das3 bytes for das2 events (binary values kept, text values as text)."""
-    converter = _Das2ToDas3Packets()
-    for event in events:
-        packet = converter.dispatch(event)
-        if packet is not None:
-            yield packet
-
-
-class _Das2ToDas3Packets(EventStream[bytes]):
-    """The das3 packets for each das2 event."""
-
-    def __init__(self) -> None:
-        self.stream: d2.StreamHeader | None = None
-        self.mappings: dict[int, Das2Mapping] = {}
-
-    def on_stream_start(self, event: StreamStart) -> bytes:
-        self.stream = event.header
-        return encode_packet("Sx", None, stream_header_xml(stream_header_from_das2(event.header)))
-
-    def on_packet_header(self, event: HeaderDefined) -> bytes:
-        mapping = map_das2_packet(event.header, self.stream)
-        self.mappings[event.packet_id] = mapping
-        return encode_header(event.packet_id, dataset_xml(mapping.dataset))
-
-    def on_data(self, run: DataRun) -> bytes:
-        mapping = self.mappings[run.packet_id]
-        fields = packet_fields(mapping.dataset)
-        return encode_records(run.packet_id, mapping.dataset,
-                              das3_records(fields, mapping.sources, run.records))
-
-    def on_comment(self, event: Comment) -> bytes:
-        return encode_comment(event.type, event.source, event.value)
-
-    def on_exception(self, event: StreamException) -> bytes:
-        return encode_exception(das3_exception_type(event.type), event.message)
+# Records
 
 
 def das3_records(fields: list[PacketField], sources: dict[str, tuple[str, int | None]],
@@ -590,46 +538,6 @@ def das3_records(fields: list[PacketField], sources: dict[str, tuple[str, int | 
         name, _ = sources[field.key]
         out[field.key] = records[name]
     return out
-
-
-def convert_das3_to_das2(events: Iterable[Event]) -> Iterator[bytes]:
-    """das2 bytes for das3 events (raises StreamError for datasets without a das2 form)."""
-    converter = _Das3ToDas2Packets()
-    for event in events:
-        packet = converter.dispatch(event)
-        if packet is not None:
-            yield packet
-
-
-class _Das3ToDas2Packets(EventStream[bytes]):
-    """The das2 packets for each das3 event."""
-
-    def __init__(self) -> None:
-        self.mappings: dict[int, Das3Mapping] = {}
-
-    def on_stream_start(self, event: StreamStart) -> bytes:
-        header = stream_header_to_das2(event.header)
-        return d2.encode_header_packet(0, header.to_xml())
-
-    def on_packet_header(self, event: HeaderDefined) -> bytes:
-        if isinstance(event.header, Dataset):
-            mapping = map_das3_dataset(event.header, event.packet_id)
-        else:  # a das2 <packet> already, in das3 framing
-            mapping = Das3Mapping(event.header, {name: (name, None)
-                                                 for name in event.header.fields})
-        self.mappings[event.packet_id] = mapping
-        return d2.encode_header_packet(event.packet_id, mapping.header.to_xml())
-
-    def on_data(self, run: DataRun) -> bytes:
-        mapping = self.mappings[run.packet_id]
-        return d2.encode_records(mapping.header, das2_records(mapping, run.records))
-
-    def on_comment(self, event: Comment) -> bytes:
-        return d2.encode_comment(event.type, event.source, event.value)
-
-    def on_exception(self, event: StreamException) -> bytes:
-        return d2.encode_exception(_DAS3_TO_DAS2_EXCEPTIONS.get(event.type, event.type),
-                                   event.message)
 
 
 def das2_records(mapping: Das3Mapping, records: np.ndarray | list[dict[str, Any]],

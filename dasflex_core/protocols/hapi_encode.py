@@ -16,6 +16,14 @@ from typing import Any
 
 import numpy as np
 
+from dasflex_core.codecs.events import (
+    DataRun,
+    Event,
+    EventStream,
+    HeaderDefined,
+    StreamException,
+    StreamStart,
+)
 from dasflex_core.errors import ReaderError, StreamError
 
 #: das2/das3 exception types that only say "no data".
@@ -27,7 +35,7 @@ TIME_WIDTH = 24
 _EPOCH_2000 = np.datetime64("2000-01-01T00:00:00", "us")
 
 
-class HapiEncoder:
+class HapiEncoder(EventStream[bytes]):
     """Feed das2 events, get HAPI record bytes; ``names`` selects the data columns."""
 
     def __init__(self, names: Sequence[str], output: str, start_us2000: float,
@@ -41,21 +49,26 @@ class HapiEncoder:
         self.rows_written = 0
         self.done = False
 
-    def feed(self, events: Sequence[Any]) -> bytes:
+    def feed(self, events: Sequence[Event]) -> bytes:
         """Encode the records among ``events`` (other packet types are skipped)."""
-        from dasflex_core.codecs.events import DataRun, HeaderDefined, StreamException, StreamStart
+        pieces = [self.dispatch(event) for event in events]
+        return b"".join(piece for piece in pieces if piece is not None)
 
-        pieces = []
-        for event in events:
-            if isinstance(event, StreamException) and event.type not in NO_DATA_TYPES:
-                raise ReaderError(f"The data source reported an error ({event.type})")
-            if isinstance(event, StreamStart):
-                self.stream_header = event.header
-            elif isinstance(event, HeaderDefined) and self.packet_id is None:
-                self.packet_id = event.packet_id
-            elif isinstance(event, DataRun) and event.packet_id == self.packet_id:
-                pieces.append(self._encode(event.header, event.records))
-        return b"".join(pieces)
+    def on_exception(self, event: StreamException) -> None:
+        if event.type not in NO_DATA_TYPES:
+            raise ReaderError(f"The data source reported an error ({event.type})")
+
+    def on_stream_start(self, event: StreamStart) -> None:
+        self.stream_header = event.header
+
+    def on_packet_header(self, event: HeaderDefined) -> None:
+        if self.packet_id is None:
+            self.packet_id = event.packet_id
+
+    def on_data(self, run: DataRun) -> bytes | None:
+        if run.packet_id != self.packet_id:
+            return None
+        return self._encode(run.header, run.records)
 
     def _encode(self, header: Any, records: np.ndarray) -> bytes:
         times = _times_us2000(header, records)

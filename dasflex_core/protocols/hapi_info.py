@@ -14,11 +14,15 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from dasflex_core.codecs.events import EventStream, HeaderDefined, StreamStart
 from dasflex_core.errors import DasFlexError
 from dasflex_core.http import Request
 from dasflex_core.protocols import Server, plan_for
+
+if TYPE_CHECKING:
+    from dasflex_core.codecs.das2 import PacketHeader, StreamHeader
 
 LOG = logging.getLogger("dasflex.hapi")
 
@@ -75,22 +79,33 @@ _SECONDS = {"s": 1.0, "sec": 1.0, "seconds": 1.0, "ms": 1e-3, "us": 1e-6, "μs":
             "h": 3600.0, "days": 86400.0, "day": 86400.0}
 
 
+class _FirstHeaders(EventStream[None]):
+    """The stream header and the first packet header of a stream (then ``done``)."""
+
+    stream: StreamHeader | None = None
+    packet: PacketHeader | None = None
+
+    def on_stream_start(self, event: StreamStart) -> None:
+        self.stream = event.header
+
+    def on_packet_header(self, event: HeaderDefined) -> None:
+        self.packet = event.header
+        self.done = True
+
+
 def _first_packet_header(plan: Any) -> tuple[Any, Any] | None:
     from dasflex_core import runner
     from dasflex_core.codecs.das2 import Das2Reader
-    from dasflex_core.codecs.events import HeaderDefined, StreamStart
 
     chunks = None
-    stream = None
     try:
         chunks = runner.run(plan, first_byte_timeout=PROBE_TIMEOUT, total_timeout=PROBE_TIMEOUT)
         reader = Das2Reader()
+        headers = _FirstHeaders()
         for chunk in chunks:
-            for event in reader.feed(chunk):
-                if isinstance(event, StreamStart):
-                    stream = event.header
-                elif isinstance(event, HeaderDefined):
-                    return stream, event.header
+            headers.handle(reader.feed(chunk))
+            if headers.done:
+                return headers.stream, headers.packet
     except DasFlexError as error:
         LOG.warning("HAPI probe of %s failed: %s", plan.source_id, error)
     finally:

@@ -124,7 +124,7 @@ def test_das2_to_das3_fast_path_matches_field_by_field(conformance_dir: Path) ->
 
 
 def test_das2_to_das3_matches_the_codec_mapping(conformance_dir: Path) -> None:
-    from dasflex_core.codecs.das2to3 import convert_das2_to_das3
+    from dasflex_core.codecs.das2to3_stream import convert_das2_to_das3
 
     for name in ("syn_epochs.d2s", "juno_waves_sample.d2t", "syn_redefine_oob.d2t"):
         events = das2.read_all(conformance_file(conformance_dir, name).read_bytes())
@@ -240,7 +240,7 @@ def test_das3_to_das2_fast_path_used_for_binary(conformance_dir: Path) -> None:
     converter = AsDas2()
     output = b"".join(bytes(event.raw) for event in converter.events(das3.read_all(data)))
     assert all(layout.fast for layout in converter._layouts.values())
-    from dasflex_core.codecs.das2to3 import convert_das3_to_das2
+    from dasflex_core.codecs.das2to3_stream import convert_das3_to_das2
 
     assert output == b"".join(convert_das3_to_das2(das3.read_all(data)))
 

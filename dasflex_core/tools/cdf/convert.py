@@ -87,7 +87,7 @@ class _Range:
     low: float | int | None = None
     high: float | int | None = None
 
-    def update(self, low: Any, high: Any) -> None:
+    def update(self, low: float | int, high: float | int) -> None:
         self.low = low if self.low is None else min(self.low, low)
         self.high = high if self.high is None else max(self.high, high)
 
@@ -174,7 +174,7 @@ class CdfConverter(EventStream[None]):
 
 
 def _cdf_values(variable: CdfVariable, column: np.ndarray
-                ) -> tuple[np.ndarray, tuple[Any, Any] | None]:
+                ) -> tuple[np.ndarray, tuple[float | int, float | int] | None]:
     """The values to store and (low, high) of the valid ones (None if there are none).
 
     Values keep their own float type; those within das2's fill tolerance

@@ -38,8 +38,7 @@ from dasflex_core.codecs.das2to3 import (
     map_das3_dataset,
     stream_header_to_das2,
 )
-from dasflex_core.codecs.das3 import packet_fields
-from dasflex_core.codecs.das3_fields import record_dtype
+from dasflex_core.codecs.das3_fields import packet_fields, record_dtype
 from dasflex_core.codecs.das3_model import Dataset
 from dasflex_core.codecs.events import (
     Comment,
@@ -53,7 +52,6 @@ from dasflex_core.codecs.events import (
 from dasflex_core.errors import StreamError
 from dasflex_core.tools.convert.wire import reframe, same_wire
 from dasflex_core.tools.streamio import Output, located, stream_events
-from dasflex_core.tools.text.das2 import AsciiConverter, Options
 
 #: das2 exception type for each das3 one (others keep their name).
 DAS2_EXCEPTION_TYPES = {"NoMatchingData": "NoDataInInterval", "QueryError": "IllegalArgument"}
@@ -69,6 +67,9 @@ def convert_stdin(text: bool = False, digits: int | None = None, time_decimals: 
     output = Output(sink)
     events = AsDas2().events(stream_events(source))
     if text:
+        # The das2_ascii encoder (and its formatting code) only when asked for.
+        from dasflex_core.tools.text.das2 import AsciiConverter, Options
+
         AsciiConverter(Options(digits, time_decimals), output.write).handle(events)
     else:
         for event in events:

@@ -47,7 +47,6 @@ from dasflex_core.codecs.events import (
 from dasflex_core.errors import StreamError
 from dasflex_core.tools.convert.wire import DAS2_TAG_BYTES, reframe, same_wire
 from dasflex_core.tools.streamio import Output, located, stream_events
-from dasflex_core.tools.text.das3 import Options, TextConverter
 
 #: das3 exception type for each das2 one (others become ServerError).
 DAS3_EXCEPTION_TYPES = {"NoDataInInterval": "NoMatchingData", "IllegalArgument": "QueryError",
@@ -64,6 +63,9 @@ def convert_stdin(text: bool = False, digits: int | None = None, time_decimals: 
     output = Output(sink)
     events = stream_events(source)
     if text:
+        # The das3_text encoder (and its formatting code) only when asked for.
+        from dasflex_core.tools.text.das3 import Options, TextConverter
+
         decimals = 3 if time_decimals is None else time_decimals
         TextConverter(Options(digits, decimals, upconvert=True), output.write).handle(events)
     else:

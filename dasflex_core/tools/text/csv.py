@@ -17,15 +17,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
 from dasflex_core import textfmt
 from dasflex_core.codecs.das2 import Das2Reader, PacketHeader, StreamHeader
-from dasflex_core.codecs.das2to3 import map_das2_packet, stream_header_from_das2
-from dasflex_core.codecs.das3 import Das3Reader
-from dasflex_core.codecs.das3_model import Dataset, Property3
 from dasflex_core.codecs.events import (
     DataRun,
     EventStream,
@@ -40,8 +37,15 @@ from dasflex_core.tools.text.csv_columns import (
     Records,
     StreamHeaders,
     das2_columns,
-    das3_columns,
 )
+
+if TYPE_CHECKING:
+    from dasflex_core.codecs.das3 import Das3Reader
+    from dasflex_core.codecs.das3_model import Dataset, Property3
+
+# The das3 side (the das3 codec, the das2 -> das3 mapping, das3 columns) is
+# imported where a das3 stream or -p needs it: a das2 stream without -p, the
+# usual case, starts without it.
 
 #: Cells formatted per batch (keeps the work set in the CPU caches).
 CELLS_PER_BATCH = 65_536
@@ -86,6 +90,8 @@ def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
 def _reader_for(start: bytes) -> Das2Reader | Das3Reader:
     """A das2 or das3 reader, chosen from the first bytes of the stream."""
     if start.lstrip()[:1] == b"|":
+        from dasflex_core.codecs.das3 import Das3Reader
+
         return Das3Reader()
     return Das2Reader()
 
@@ -290,6 +296,8 @@ class CsvConverter(EventStream[None]):
 def das3_table(packet_id: int, dataset: Dataset, options: CsvOptions,
                stream: StreamHeaders | None = None) -> CsvTable:
     """The CSV table of a das3 dataset."""
+    from dasflex_core.tools.text.csv_das3 import das3_columns
+
     table = CsvTable(packet_id, das3_columns(packet_id, dataset, stream), options)
     if options.properties:
         table.property_rows = [dataset_property_rows(packet_id, dataset, options)]
@@ -326,6 +334,8 @@ def _property_rows(properties: Iterable[Property3], dataset_id: int, scope: str,
 def stream_property_rows(header: StreamHeaders, options: CsvOptions) -> bytes:
     """``property`` rows of a stream header (``-p``); das2 properties are typed
     the way das2C up-converts them (``Datum`` "60 s" -> real 60 with units s)."""
+    from dasflex_core.codecs.das2to3 import stream_header_from_das2
+
     das3_header = stream_header_from_das2(header) if isinstance(header, StreamHeader) else header
     return _property_rows(das3_header.properties, 0, "global", options)
 
@@ -333,6 +343,8 @@ def stream_property_rows(header: StreamHeaders, options: CsvOptions) -> bytes:
 def das2_dataset_property_rows(packet_id: int, header: PacketHeader,
                                stream: StreamHeaders | None, options: CsvOptions) -> bytes:
     """``property`` rows of the das3 dataset das2C builds for a das2 packet (``-p``)."""
+    from dasflex_core.codecs.das2to3 import map_das2_packet
+
     return dataset_property_rows(packet_id, map_das2_packet(header, stream).dataset, options)
 
 

@@ -1,21 +1,21 @@
-"""The columns ``das3_csv`` prints for a das2 packet type or a das3 dataset.
+"""The columns ``das3_csv`` prints, and those of a das2 packet type.
 
 A das2 packet type is up-converted the way das2C does it: the ``<x>`` plane
 becomes a coordinate (``time`` for calendar units), ``<y>``/``<z>`` planes
 data (or, with ``<z>``, ``<y>`` coordinates), a ``<yscan>`` a coordinate for
 its yTags plus a data column, a waveform ``<yscan>`` offset, reference and
-center times.  A das3 dataset gives one column per variable.  Each
+center times.  (A das3 dataset's columns are :mod:`.csv_das3`'s.)  Each
 :class:`Column` knows its header cells and how to take its values from a
 batch of records.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from dasflex_core.codecs.das2 import (
     PacketHeader,
@@ -26,29 +26,25 @@ from dasflex_core.codecs.das2 import (
     cascade,
 )
 from dasflex_core.codecs.das2_style import canonical_units
-from dasflex_core.codecs.das3_model import (
-    Dataset,
-    Dimension,
-    PacketItems,
-    Property3,
-    StreamHeader3,
-    Variable,
-)
-from dasflex_core.dastime_leap import tt2000_to_ns2000
 from dasflex_core.errors import StreamError
 from dasflex_core.textfmt import T1970_AT_2000, t2000_seconds
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from dasflex_core.codecs.das3_model import StreamHeader3
 
 _SECONDS_PER_EPOCH_UNIT = {"us2000": 1e-6, "t2000": 1.0, "t1970": 1.0, "mj1958": 86_400.0, "ns1970": 1e-9}
 _SECONDS_PER_UNIT = {"s": 1.0, "ms": 1e-3, "\u03bcs": 1e-6, "ns": 1e-9, "us": 1e-6}
 
 #: One decoded record of a ragged das3 dataset: each packet variable's value.
-RaggedRecord = Mapping[str, ArrayLike]
+RaggedRecord: TypeAlias = "Mapping[str, ArrayLike]"
 #: A batch of records: a structured array, or ragged das3 records.
-Records = np.ndarray | Sequence[RaggedRecord]
+Records: TypeAlias = "np.ndarray | Sequence[RaggedRecord]"
 #: Takes a column's values from a batch: an array of shape ``(records, cells)``.
-Getter = Callable[[Records], np.ndarray]
+Getter: TypeAlias = "Callable[[Records], np.ndarray]"
 #: The header of a das2 or a das3 stream.
-StreamHeaders = StreamHeader | StreamHeader3
+StreamHeaders: TypeAlias = "StreamHeader | StreamHeader3"
 
 
 @dataclass(slots=True)
@@ -101,7 +97,8 @@ def _flattened(value: ArrayLike) -> np.ndarray:
 # das2 packets, up-converted the way das2C does it ---------------------------
 
 
-def _canonical(units: str) -> str:
+def canonical(units: str) -> str:
+    """das2C's canonical spelling of ``units`` (else the units, stripped)."""
     canonical = canonical_units(units)
     return units.strip() if canonical is None else canonical
 
@@ -159,7 +156,7 @@ def _x_column(header: PacketHeader, stream: StreamHeaders | None) -> Column:
     plane = header.planes[0]
     field_name = header.fields[0]
     is_time = _is_time_plane(plane)
-    units = "UTC" if plane.encoding.kind == "time" else _canonical(plane.units)
+    units = "UTC" if plane.encoding.kind == "time" else canonical(plane.units)
     getter = _time_getter(field_name) if is_time else _real_getter(field_name, plane)
     label = _label("xLabel", plane, header, stream)
     time_units = _time_units(plane) if is_time else "us2000"
@@ -188,7 +185,7 @@ def _waveform_columns(header: PacketHeader, stream: StreamHeaders | None, index:
     units = reference.units
     count = plane.nitems
     return [
-        Column("coord", "time", "offset", _canonical(plane.yunits), "", count),
+        Column("coord", "time", "offset", canonical(plane.yunits), "", count),
         Column("coord", "time", "reference", units, label, 1, 1, True, reference.values, x_units),
         Column("coord", "time", "center", units, label, count, count, True, centers, "t1970"),
         _data_column(header, stream, index, "zLabel"),
@@ -203,7 +200,7 @@ def _waveform_centers(x_field: str, plane: Plane, x_units: str) -> Getter:
     time of day on the seconds-since-1970 scale.  Repeating each rounding step
     makes centers on a half-millisecond tie print the same digits.
     """
-    scale = _SECONDS_PER_UNIT[_canonical(plane.yunits)] / _SECONDS_PER_EPOCH_UNIT[x_units]
+    scale = _SECONDS_PER_UNIT[canonical(plane.yunits)] / _SECONDS_PER_EPOCH_UNIT[x_units]
     tags = plane.ytag_values().astype(np.float32).astype(np.float64)
     offsets = tags if scale == 1.0 else scale * tags
     x_times = _time_getter(x_field)
@@ -224,7 +221,7 @@ def _data_column(header: PacketHeader, stream: StreamHeaders | None, index: int,
     name = plane.name.replace(".", "_") if plane.name else f"{plane.kind.upper()}_{index}"
     label = _label(label_name, plane, header, stream)
     getter = _real_getter(header.fields[index], plane)
-    return Column("data", name, "center", _canonical(units), label, plane.nitems, plane.nitems,
+    return Column("data", name, "center", canonical(units), label, plane.nitems, plane.nitems,
                   False, getter)
 
 
@@ -238,8 +235,8 @@ def das2_columns(header: PacketHeader, stream: StreamHeaders | None) -> list[Col
         scan = header.planes[kinds.index("yscan")]
         raise StreamError(
             f"packet {header.packet_id:02d}: das3 reads a <y> plus <yscan> packet as a "
-            f"reference plus yTag offsets, and units '{_canonical(scan.yunits)}' cannot be "
-            f"added to units '{_canonical(y_plane.units)}'"
+            f"reference plus yTag offsets, and units '{canonical(scan.yunits)}' cannot be "
+            f"added to units '{canonical(y_plane.units)}'"
         )
     columns = [_x_column(header, stream)]
     if "yscan" in kinds:
@@ -252,7 +249,7 @@ def das2_columns(header: PacketHeader, stream: StreamHeaders | None) -> list[Col
                 plane = header.planes[index]
                 getter = _real_getter(header.fields[index], plane)
                 columns.append(Column("coord", _coordinate_name(plane, "Y"), "center",
-                                      _canonical(plane.units),
+                                      canonical(plane.units),
                                       _label("yLabel", plane, header, stream), 1, 1, False, getter))
         return columns + [
             _data_column(header, stream, index, "zLabel")
@@ -273,182 +270,8 @@ def _yscan_columns(header: PacketHeader, stream: StreamHeaders | None) -> list[C
         dimension = _tag_dimension(plane.yunits)
         if renderer is not None and renderer.text == "waveform" and dimension == "offset":
             return _waveform_columns(header, stream, index)
-        columns.append(Column("coord", dimension, "center", _canonical(plane.yunits), "",
+        columns.append(Column("coord", dimension, "center", canonical(plane.yunits), "",
                               plane.nitems))
         columns.append(_data_column(header, stream, index, "zLabel"))
     coords = [column for column in columns if column.category == "coord"]
     return coords + [column for column in columns if column.category == "data"]
-
-
-# das3 datasets --------------------------------------------------------------
-
-
-def _das3_label(dimension: Dimension, dataset: Dataset, stream: StreamHeaders | None) -> str:
-    """The ``label`` property of a dimension, cascading to the dataset and stream."""
-    stream_properties: Iterable[Property | Property3] = () if stream is None else stream.properties
-    for level in (dimension.properties, dataset.properties, stream_properties):
-        for item in level:
-            if item.name == "label":
-                return str(item.text)
-    return ""
-
-
-#: Component symbols of each das3 vector system, in the system's own order.
-_SYSTEM_SYMBOLS = {
-    "cartesian": ("x", "y", "z"),
-    "cylindrical": ("\u03c1", "\u03c6", "z"),
-    "spherical": ("r", "\u03b8", "\u03c6"),
-    "centric": ("\u03c6", "\u03b8", "r"),
-    "detic": ("\u03c6", "\u03b8", "a"),
-    "graphic": ("\u03c6", "\u03b8", "a"),
-}
-
-
-def _component_labels(dimension: Dimension, variable: Variable) -> list[str]:
-    """Column labels of a vector: ``compLabel``, else ``B_x`` or, in a frame, ``x_FRAME``."""
-    for item in dimension.properties:
-        if item.name == "compLabel":
-            return item.text.split(item.term) if item.term else item.text.split()
-    symbols = _SYSTEM_SYMBOLS.get(variable.system or "cartesian", _SYSTEM_SYMBOLS["cartesian"])
-    # das2C names cartesian components after the physical dimension (B_x) and
-    # other systems' components after their frame (θ_IAU_EARTH).
-    order = [int(part) for part in (variable.sysorder or "").split(";") if part.strip().isdigit()]
-    if len(order) != variable.components:
-        order = list(range(variable.components))
-    system = variable.system or "cartesian"
-    frame = (variable.frame or dimension.frame) if system != "cartesian" else None
-    labels = []
-    for axis in order:
-        symbol = symbols[axis] if axis < len(symbols) else str(axis)
-        labels.append(f"{symbol}_{frame}" if frame else f"{dimension.phys_dim}_{symbol}")
-    return labels
-
-
-def _variable_cells(variable: Variable, dataset: Dataset) -> int:
-    """Columns a variable takes in the header rows (fixed extents x components)."""
-    cells = 1
-    for entry, extent in zip(variable.index[1:], dataset.shape[1:], strict=False):
-        if entry == "^" and extent:
-            cells *= int(extent)
-        elif entry not in ("-", "*", "^"):
-            cells *= int(entry)
-    return cells * max(1, variable.components)
-
-
-def das3_columns(packet_id: int, dataset: Dataset, stream: StreamHeaders | None) -> list[Column]:
-    """The das3_csv columns of a das3 dataset (one per variable)."""
-    keys = {id(variable): key for key, _, variable in dataset.packet_variables()}
-    _reject_embedded_media(packet_id, dataset)
-    columns: list[Column] = []
-    for dimension in (*dataset.coords, *dataset.data):
-        for variable in dimension.variables:
-            key = keys.get(id(variable))
-            columns.append(_das3_column(dimension, variable, dataset, stream, key))
-    return columns
-
-
-def _reject_embedded_media(packet_id: int, dataset: Dataset) -> None:
-    """Reject what das2C rejects at header time: embedded images (``mime``),
-    which no CSV cell can hold, and text items ragged in two or more indexes
-    without ``idxTerm`` (their runs cannot be delimited)."""
-    for dimension in dataset.dimensions:
-        for variable in dimension.variables:
-            source = variable.source
-            if not isinstance(source, PacketItems):
-                continue
-            depth = sum(1 for entry in variable.index[1:] if entry == "*")
-            if source.encoding == "utf8" and depth >= 2 and not source.idx_terms:
-                raise StreamError(
-                    f"{dimension.label}:{variable.use} in dataset {packet_id} is utf8 with a "
-                    f"variable-count run structure {depth} indexes deep but declares no idxTerm"
-                )
-            if source.mime:
-                raise StreamError(
-                    f"variable {dimension.label}:{variable.use} in dataset {packet_id} is an "
-                    f"embedded '{source.mime}' that cannot be written as text"
-                )
-
-
-def _das3_column(dimension: Dimension, variable: Variable, dataset: Dataset,
-                 stream: StreamHeaders | None, key: str | None) -> Column:
-    category = "coord" if dimension.kind == "coord" else "data"
-    units = variable.units.strip()
-    cells = _variable_cells(variable, dataset)
-    record_varying = variable.index[0] == "*"
-    if not record_varying:
-        label = ""
-    elif variable.components:
-        label = '";"'.join(_component_labels(dimension, variable))
-    else:
-        label = _das3_label(dimension, dataset, stream)
-    column = Column(category, dimension.label, variable.use, _canonical(units) if units else "",
-                    label, cells, cells)
-    if record_varying and key is not None:
-        _attach_das3_values(column, variable, key)
-    return column
-
-
-def _attach_das3_values(column: Column, variable: Variable, key: str) -> None:
-    units = variable.units.strip()
-    if variable.semantic == "datetime":
-        column.is_time = True
-        if units == "TT2000":
-            column.time_units = "t2000"
-            column.values = _tt2000_getter(key)
-        else:
-            column.time_units = "us2000" if units in ("UTC", "") else units
-            column.values = _das3_getter(key, None)
-        return
-    source = variable.source
-    is_text = isinstance(source, PacketItems) and source.encoding == "utf8"
-    if variable.semantic == "real":
-        column.values = _das3_getter(key, _real_storage(variable, is_text))
-    elif variable.semantic == "bool" and is_text:
-        column.values = _text_bool_getter(key)
-        column.text_kind = "text"
-    else:
-        column.values = _das3_getter(key, None)
-        column.text_kind = "text"
-
-
-def _real_storage(variable: Variable, is_text: bool) -> str | None:
-    """The dtype das2C keeps real values in: the ``storage`` attribute, else for
-    text values float32 up to 12-byte items (float64 otherwise), else the wire type."""
-    if variable.storage in ("float", "double"):
-        return "float32" if variable.storage == "float" else "float64"
-    if is_text and isinstance(variable.source, PacketItems):
-        width = variable.source.item_bytes
-        return "float32" if width is not None and width <= 12 else "float64"
-    return None
-
-
-def _das3_getter(key: str, dtype: str | None) -> Getter:
-    def values(records: Records) -> np.ndarray:
-        column = column_of(records, key)
-        if dtype is not None:
-            column = column.astype(dtype)
-        return column.reshape(len(column), -1)
-
-    return values
-
-
-def _text_bool_getter(key: str) -> Getter:
-    """Booleans read from text: das2C stores them as signed bytes, so fill is -128."""
-    raw = _das3_getter(key, None)
-
-    def values(records: Records) -> np.ndarray:
-        flags = np.asarray(raw(records)).astype(np.int16)
-        return np.where(flags > 1, -128, flags)
-
-    return values
-
-
-def _tt2000_getter(key: str) -> Getter:
-    """TT2000 nanoseconds as UTC seconds since 2000 (leap seconds removed)."""
-    raw = _das3_getter(key, None)
-
-    def values(records: Records) -> np.ndarray:
-        ns2000, _ = tt2000_to_ns2000(np.asarray(raw(records), dtype=np.int64))
-        return np.asarray(ns2000, dtype=np.float64) * 1e-9
-
-    return values

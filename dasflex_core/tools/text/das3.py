@@ -13,9 +13,9 @@ matrix (vectorised); ragged datasets one packet at a time.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, TypeAlias
 
 import numpy as np
 
@@ -49,6 +49,15 @@ from dasflex_core.dastime import format_time_fields, parse_us2000
 from dasflex_core.errors import DasFlexError, QueryError, StreamError
 from dasflex_core.textfmt import format_exp, format_fixed
 from dasflex_core.tools.streamio import Output, read_chunks
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+#: A decoded record of a ragged dataset: each packet variable's (nested) value.
+RaggedRecord: TypeAlias = "Mapping[str, ArrayLike]"
+#: What an item formatter renders: a uint8 matrix of fixed-width rows, or one
+#: bytes string per value.
+Rendered: TypeAlias = "np.ndarray | list[bytes]"
 
 #: The program whose output this is (the ``sourceId`` it adds).
 PROGRAM = "das3_text"
@@ -169,11 +178,12 @@ class TextLayout:
         self.dataset = _replace_variables(dataset, replacements)
         self.fixed = all(field.is_fixed for field in self.fields)
 
-    def format_run(self, records: Any) -> bytes:
+    def format_run(self, records: np.ndarray | Sequence[RaggedRecord]) -> bytes:
         """The ``|Pd|`` packets of a run of decoded records."""
         if self.das2_sources is not None:
+            assert isinstance(records, np.ndarray)  # das2 records are structured
             records = das3_records(self.fields, self.das2_sources, records)
-        if self.fixed and not isinstance(records, list):
+        if self.fixed and isinstance(records, np.ndarray):
             return self._format_fixed(records)
         return b"".join(self._format_packet(record) for record in records)
 
@@ -194,7 +204,7 @@ class TextLayout:
         out[:, len(prefix):] = body
         return out.tobytes()
 
-    def _format_packet(self, record: dict[str, Any]) -> bytes:
+    def _format_packet(self, record: RaggedRecord) -> bytes:
         payload = b"".join(self._field_bytes(field, record[field.key]) for field in self.fields)
         last = self.formatters[self.fields[-1].key]
         if payload.endswith(b"\n"):
@@ -205,7 +215,7 @@ class TextLayout:
             payload += b"\n"
         return b"|Pd|%d|%d|" % (self.packet_id, len(payload)) + payload
 
-    def _field_bytes(self, field: PacketField, value: Any, depth: int = 0) -> bytes:
+    def _field_bytes(self, field: PacketField, value: ArrayLike, depth: int = 0) -> bytes:
         """One field of one packet; ragged runs end with their level's terminator."""
         formatter = self.formatters[field.key]
         if not field.levels:
@@ -214,6 +224,7 @@ class TextLayout:
         if depth == len(field.levels) - 1:
             body = formatter.packet_bytes(value, field)
         else:
+            assert isinstance(value, list)  # an outer ragged level: its runs
             body = b"".join(self._field_bytes(field, child, depth + 1) for child in value)
         return body + (terms[depth] or b"")
 
@@ -277,16 +288,17 @@ class ItemFormatter:
     """
 
     variable: Variable
-    render: Callable[[np.ndarray], Any]
+    render: Callable[[np.ndarray], Rendered]
     width: int | None
     is_blob: bool = False
 
     def matrix(self, column: np.ndarray, count: int) -> np.ndarray:
         """Rows of bytes for a fixed-size column of ``count`` records."""
         rows = self.render(column.reshape(-1))
+        assert isinstance(rows, np.ndarray)  # fixed-size items render as a matrix
         return rows.reshape(count, -1)
 
-    def packet_bytes(self, value: Any, field: PacketField) -> bytes:
+    def packet_bytes(self, value: ArrayLike, field: PacketField) -> bytes:
         """The bytes of one packet's value (ragged values flattened)."""
         rendered = self.render(_flatten(value))
         if isinstance(rendered, list):
@@ -294,7 +306,7 @@ class ItemFormatter:
         return rendered.tobytes()
 
 
-def _flatten(value: Any) -> Any:
+def _flatten(value: ArrayLike) -> np.ndarray:
     if isinstance(value, list):
         parts = [_flatten(item) for item in value]
         return np.concatenate(parts) if parts else np.zeros(0)
@@ -523,7 +535,7 @@ def _text_formatter(field: PacketField) -> ItemFormatter:
     term = field.items.val_term or b""
     fill = field.items.fill if field.items.fill is not None else ""
 
-    def render(values: np.ndarray) -> Any:
+    def render(values: np.ndarray) -> Rendered:
         if field.variable.semantic == "bool":
             texts = [_BOOL_TEXT.get(int(value), fill.encode()) for value in values.tolist()]
         else:
