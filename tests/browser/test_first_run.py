@@ -20,6 +20,8 @@ from urllib.parse import urljoin
 
 import pytest
 
+from tests.conftest import require_program
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync")
@@ -39,9 +41,7 @@ def example_source_names() -> list[str]:
 
 
 def require_chromium() -> None:
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: install it (apt-get install -y chromium); "
-                    "the first-run browser test needs a real browser")
+    require_program(str(CHROMIUM.name), "chromium")
 
 
 @pytest.fixture(scope="module")

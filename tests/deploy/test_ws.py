@@ -32,6 +32,7 @@ from dasflex_ws.routing import (
     source_path,
 )
 from dasflex_ws.server import close_reason
+from tests.conftest import require_program
 from tests.deploy.conftest import (
     basic_header,
     daemon_log,
@@ -438,7 +439,7 @@ def test_tls_daemon_serves_wss(settings_file: Path, tmp_path: Path) -> None:
     import ssl
 
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+    subprocess.run([require_program("openssl", "openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
                     "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
