@@ -518,7 +518,7 @@ def _write_calendar(
 
 def _write_fields(out: np.ndarray, days: np.ndarray, seconds: np.ndarray) -> None:
     """Calendar fields computed and written value by value (vectorised)."""
-    from dasflex_core.dastime_core import civil_from_days
+    from dasflex_core.dastime.core import civil_from_days
 
     year, month, mday = civil_from_days(days)
     if int(year.min(initial=0)) < 0 or int(year.max(initial=0)) > 9999:

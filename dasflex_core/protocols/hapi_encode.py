@@ -96,7 +96,7 @@ def _times_us2000(header: Any, records: np.ndarray) -> np.ndarray:
     units = plane.value_units
     if units == "us2000":
         return values
-    from dasflex_core.dastime_vec import TIME_UNITS, convert_times
+    from dasflex_core.dastime.vec import TIME_UNITS, convert_times
 
     known = {name.lower(): name for name in TIME_UNITS}
     if units.lower() not in known:

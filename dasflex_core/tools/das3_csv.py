@@ -766,7 +766,7 @@ def _tt2000_getter(key: str) -> Callable[[Any], np.ndarray]:
     def values(records: Any) -> np.ndarray:
         import numpy as np
 
-        from dasflex_core.dastime_leap import tt2000_to_ns2000
+        from dasflex_core.dastime.leap import tt2000_to_ns2000
 
         ns2000, _ = tt2000_to_ns2000(np.asarray(raw(records), dtype=np.int64))
         return np.asarray(ns2000, dtype=np.float64) * 1e-9

@@ -389,7 +389,7 @@ def _text_items(field: PacketField, width: int | None, fill: str, storage: str |
 
 
 def _time_formatter(field: PacketField, options: Options) -> ItemFormatter:
-    from dasflex_core.dastime_fields import format_time_fields
+    from dasflex_core.dastime.fields import format_time_fields
 
     decimals = options.time_decimals
     text_length = 19 + (decimals + 1 if decimals else 0)
@@ -424,7 +424,7 @@ def _printf_times(values: np.ndarray, units: str, decimals: int) -> np.ndarray:
     """
     import numpy as np
 
-    from dasflex_core.dastime_fields import format_time_fields
+    from dasflex_core.dastime.fields import format_time_fields
     from dasflex_core.textfmt import format_fixed
 
     text = format_time_fields(values, 30, units)
@@ -496,7 +496,7 @@ def _time_fill_text(text: str) -> str:
     import numpy as np
 
     from dasflex_core.dastime import parse_us2000
-    from dasflex_core.dastime_fields import format_time_fields
+    from dasflex_core.dastime.fields import format_time_fields
     from dasflex_core.errors import DasFlexError
 
     try:

@@ -2,7 +2,7 @@
 
 Everything here is exact integer arithmetic on the proleptic Gregorian
 calendar with 86 400-second days (leap seconds are handled only by the TT2000
-functions in :mod:`dasflex_core.dastime_leap`).  The day-count helpers accept
+functions in :mod:`dasflex_core.dastime.leap`).  The day-count helpers accept
 Python integers or numpy integer arrays alike.
 """
 

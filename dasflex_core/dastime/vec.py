@@ -6,12 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from dasflex_core.dastime_core import (
+from dasflex_core.dastime.core import (
     DAYS_1958_TO_2000,
     DAYS_1970_TO_2000,
     NS_PER_SECOND,
 )
-from dasflex_core.dastime_leap import (
+from dasflex_core.dastime.leap import (
     FILLED_TT2000,
     ILLEGAL_TT2000,
     PAD_TT2000,
@@ -38,7 +38,7 @@ def convert_times(values: Any, from_units: str, to_units: str) -> np.ndarray:
 
     Float units give float64 arrays; ns1970 and TT2000 give int64.  Only
     TT2000 counts leap seconds.  NaN or out-of-range values become
-    :data:`~dasflex_core.dastime_leap.FILLED_TT2000` in integer units and NaN
+    :data:`~dasflex_core.dastime.leap.FILLED_TT2000` in integer units and NaN
     from TT2000 fill/illegal markers.
     """
     for name in (from_units, to_units):
