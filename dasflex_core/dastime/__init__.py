@@ -28,10 +28,11 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from dasflex_core.dastime.core import (
-    DAYS_1958_TO_2000,
-    DAYS_1970_TO_2000,
+    NS_1958_TO_2000,
+    NS_1970_TO_2000,
     NS_PER_DAY,
     NS_PER_SECOND,
+    SECONDS_1970_TO_2000,
     DasTime,
     ns2000_from_us2000,
     us2000_from_ns2000,
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
         from_tt2000,
         to_tt2000,
     )
-    from dasflex_core.dastime.vec import DAS2_FILL, TIME_UNITS, convert_times
+    from dasflex_core.dastime.vec import DAS2_FILL, TIME_UNITS, convert_times, us2000_from_das2
 
 #: Names whose modules import numpy, loaded on first use (module ``__getattr__``)
 #: so that scalar parsing (templates, query checks) starts without numpy.
@@ -66,6 +67,7 @@ _LAZY_NAMES = MappingProxyType({
     "DAS2_FILL": "vec",
     "TIME_UNITS": "vec",
     "convert_times": "vec",
+    "us2000_from_das2": "vec",
 })
 
 
@@ -82,6 +84,7 @@ __all__ = [
     "FILLED_TT2000",
     "ILLEGAL_TT2000",
     "PAD_TT2000",
+    "SECONDS_1970_TO_2000",
     "TIME_UNITS",
     "DasTime",
     "convert_times",
@@ -98,10 +101,8 @@ __all__ = [
     "to_epoch",
     "to_tt2000",
     "to_us2000",
+    "us2000_from_das2",
 ]
-
-_NS_OFFSET_1970 = DAYS_1970_TO_2000 * NS_PER_DAY
-_NS_OFFSET_1958 = DAYS_1958_TO_2000 * NS_PER_DAY
 
 
 def to_us2000(dt: DasTime) -> float:
@@ -131,11 +132,11 @@ def to_epoch(dt: DasTime, units: str) -> float | int:
     if units == "t2000":
         return float(Fraction(ns2000, NS_PER_SECOND))
     if units == "t1970":
-        return float(Fraction(ns2000 + _NS_OFFSET_1970, NS_PER_SECOND))
+        return float(Fraction(ns2000 + NS_1970_TO_2000, NS_PER_SECOND))
     if units == "mj1958":
-        return float(Fraction(ns2000 + _NS_OFFSET_1958, NS_PER_DAY))
+        return float(Fraction(ns2000 + NS_1958_TO_2000, NS_PER_DAY))
     if units == "ns1970":
-        return ns2000 + _NS_OFFSET_1970
+        return ns2000 + NS_1970_TO_2000
     if units == "TT2000":
         from dasflex_core.dastime.leap import to_tt2000
 
@@ -153,5 +154,5 @@ def from_epoch(value: float | int, units: str) -> DasTime:
     if units == "TT2000":
         return from_tt2000(int(value))
     if units == "ns1970":
-        return DasTime.from_ns2000(int(value) - _NS_OFFSET_1970)
+        return DasTime.from_ns2000(int(value) - NS_1970_TO_2000)
     return from_us2000(float(convert_times(value, units, "us2000")))

@@ -16,10 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from dasflex_core.errors import ReaderError, StreamError
-
-#: das2/das3 exception types that only say "no data".
-NO_DATA_TYPES = ("NoDataInInterval", "NoMatchingData")
+from dasflex_core.errors import NO_DATA_TYPES, ReaderError, StreamError
 
 #: Width of the encoded time column.
 TIME_WIDTH = 24
