@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from dasflex_core.dastime import SECONDS_1970_TO_2000, parse_us2000
+from dasflex_core.dastime.core import SECONDS_PER_DAY
 from dasflex_core.errors import (
     DasFlexError,
     DefinitionError,
@@ -59,7 +60,9 @@ PBKDF2_ROUNDS = 200_000
 #: Valid user and group names (no ``:``, ``,``, spaces or control characters).
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,63}")
 
-_AGE_UNITS = {"y": 365.25 * 86400, "m": 30.4375 * 86400, "d": 86400.0, "h": 3600.0}
+#: Seconds per unit of an AGE access rule (``1y6m``): mean Gregorian year and month.
+_AGE_UNITS = {"y": 365.25 * SECONDS_PER_DAY, "m": 30.4375 * SECONDS_PER_DAY,
+              "d": float(SECONDS_PER_DAY), "h": SECONDS_PER_DAY / 24}
 _DES_HASH = re.compile(r"[./0-9A-Za-z]{13}")
 _MAX_SCRYPT_N = 2**20
 _MAX_PBKDF2_ROUNDS = 10_000_000
