@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
 from dasflex_core.errors import (
+    NO_DATA_TYPES,
     DasFlexError,
     NoDataError,
     PipelineTimeoutError,
@@ -61,8 +62,6 @@ POLL_SECONDS = 0.5
 TERM_GRACE = 0.5
 #: Directories searched for commands after the interpreter's own.
 SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
-
-_NO_DATA_TYPES = ("NoDataInInterval", "NoMatchingData")
 
 
 class PlanLike(Protocol):
@@ -536,7 +535,7 @@ def no_data_message(stream: bytes) -> str | None:
         return None
     for payload in payloads:
         found = _EXCEPTION_TYPE.search(payload)
-        if found and found.group(1).decode("utf-8", "replace") in _NO_DATA_TYPES:
+        if found and found.group(1).decode("utf-8", "replace") in NO_DATA_TYPES:
             text = _EXCEPTION_MESSAGE.search(payload) or _EXCEPTION_TEXT.search(payload)
             message = text.group(1).decode("utf-8", "replace").strip() if text else ""
             return _unescape(message) or "No data in the requested interval"

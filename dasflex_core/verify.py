@@ -216,7 +216,7 @@ def _as_us2000(values: Any, units: str) -> Any:
     """Times in us2000, or None when ``units`` is not a time unit."""
     if units == "us2000":
         return values
-    from dasflex_core.dastime_vec import TIME_UNITS, convert_times
+    from dasflex_core.dastime.vec import TIME_UNITS, convert_times
 
     known = {name.lower(): name for name in TIME_UNITS}
     if units.lower() not in known:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import StreamError
+from ..errors import StreamError, das2_exception_type, das3_exception_type
 from . import das2 as d2
 from .das3_encode import encode_records
 from .das3_fields import packet_fields, value_dtype
@@ -49,8 +49,6 @@ _DAS3_TO_DAS2_REAL = {"<f8": "little_endian_real8", ">f8": "sun_real8",
 #: das2C widens asciiN planes to N + 2 bytes in das3 (``%.Ne`` keeps 2 more digits).
 _ASCII_WIDENING = 2
 _TIME_FILL_TEXT = "0001-01-01T00:00:00.000000"
-_DAS2_TO_DAS3_EXCEPTIONS = {"NoDataInInterval": "NoMatchingData", "IllegalArgument": "QueryError"}
-_DAS3_TO_DAS2_EXCEPTIONS = {"NoMatchingData": "NoDataInInterval", "QueryError": "IllegalArgument"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,11 +345,6 @@ def _units_parse(units: str) -> bool:
     return True
 
 
-def das3_exception_type(das2_type: str) -> str:
-    """The das3 exception type for a das2 one (NoDataInInterval -> NoMatchingData)."""
-    return _DAS2_TO_DAS3_EXCEPTIONS.get(das2_type, "ServerError")
-
-
 def property_to_das2(prop: Property3) -> d2.Property:
     """A das3 ``<p>`` as a das2 property (type prefix and text)."""
     kind = prop.type
@@ -589,7 +582,7 @@ def convert_das3_to_das2(events: Iterable[Event]) -> Iterator[bytes]:
         elif isinstance(event, Comment):
             yield d2.encode_comment(event.type, event.source, event.value)
         elif isinstance(event, StreamException):
-            yield d2.encode_exception(_DAS3_TO_DAS2_EXCEPTIONS.get(event.type, event.type),
+            yield d2.encode_exception(das2_exception_type(event.type),
                                       event.message)
 
 

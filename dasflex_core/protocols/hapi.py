@@ -14,6 +14,7 @@ import html
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from dasflex_core.dastime.hapi import HapiTime, to_hapi_time
 from dasflex_core.errors import ForbiddenError, QueryError, TooLargeError, UnauthorizedError
 from dasflex_core.http import (
     HAPI_VERSION,
@@ -29,7 +30,6 @@ from dasflex_core.http import (
 )
 from dasflex_core.protocols import Server, authorize, catalog_filter
 from dasflex_core.protocols.hapi_info import probe_parameters
-from dasflex_core.protocols.times import HapiTime, to_hapi_time
 
 #: Output formats served (see :mod:`.hapi_encode`).
 OUTPUT_FORMATS = ("csv", "binary", "json")

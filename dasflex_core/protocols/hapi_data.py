@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dasflex_core import runner
+from dasflex_core.dastime.hapi import HapiTime, parse_hapi_time
 from dasflex_core.errors import NoDataError
 from dasflex_core.http import (
     CORS_HEADERS,
@@ -38,7 +39,6 @@ from dasflex_core.protocols.hapi import (
     source_info,
 )
 from dasflex_core.protocols.hapi_encode import JSON_TAIL, HapiEncoder
-from dasflex_core.protocols.times import HapiTime, parse_hapi_time
 from dasflex_core.requestlog import note_pipeline
 
 

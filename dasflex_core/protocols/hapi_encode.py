@@ -16,10 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from dasflex_core.errors import ReaderError, StreamError
-
-#: das2/das3 exception types that only say "no data".
-NO_DATA_TYPES = ("NoDataInInterval", "NoMatchingData")
+from dasflex_core.errors import NO_DATA_TYPES, ReaderError, StreamError
 
 #: Width of the encoded time column.
 TIME_WIDTH = 24
@@ -96,7 +93,7 @@ def _times_us2000(header: Any, records: np.ndarray) -> np.ndarray:
     units = plane.value_units
     if units == "us2000":
         return values
-    from dasflex_core.dastime_vec import TIME_UNITS, convert_times
+    from dasflex_core.dastime.vec import TIME_UNITS, convert_times
 
     known = {name.lower(): name for name in TIME_UNITS}
     if units.lower() not in known:

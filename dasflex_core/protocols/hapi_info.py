@@ -19,6 +19,7 @@ from typing import Any
 from dasflex_core.errors import DasFlexError
 from dasflex_core.http import Request
 from dasflex_core.protocols import Server, plan_for
+from dasflex_core.units import seconds_per_unit
 
 LOG = logging.getLogger("dasflex.hapi")
 
@@ -64,15 +65,10 @@ def _cadence(stream: Any, header: Any) -> str | None:
     if not isinstance(value, tuple) or len(value) != 2:
         return None
     amount, units = value
-    scale = _SECONDS.get(str(units).strip().lower())
+    scale = seconds_per_unit(str(units).strip().lower())
     if scale is None or not isinstance(amount, (int, float)) or amount <= 0:
         return None
     return f"PT{float(amount) * scale:.9g}S"
-
-
-_SECONDS = {"s": 1.0, "sec": 1.0, "seconds": 1.0, "ms": 1e-3, "us": 1e-6, "μs": 1e-6,
-            "ns": 1e-9, "min": 60.0, "minutes": 60.0, "hr": 3600.0, "hours": 3600.0,
-            "h": 3600.0, "days": 86400.0, "day": 86400.0}
 
 
 def _first_packet_header(plan: Any) -> tuple[Any, Any] | None:

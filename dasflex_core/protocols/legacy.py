@@ -14,6 +14,7 @@ import html
 from collections.abc import Callable
 from urllib.parse import urlencode
 
+from dasflex_core.dastime.hapi import to_hapi_time
 from dasflex_core.errors import NoDataError, NotFoundError, QueryError
 from dasflex_core.http import (
     CORS_HEADERS,
@@ -33,7 +34,6 @@ from dasflex_core.protocols import (
     printable,
     stream_plan,
 )
-from dasflex_core.protocols.times import to_hapi_time
 
 #: Legacy keys answered by this module.
 SERVER_KEYWORDS = ("list", "discovery", "dsdf", "dataset", "compactdataset",

@@ -34,6 +34,7 @@ from dasflex_core.sources.model import (
     SubSource,
     Variable,
 )
+from dasflex_core.units import seconds_per_unit
 
 TIME_MIN = "read.time.min"
 TIME_MAX = "read.time.max"
@@ -50,13 +51,8 @@ EXAMPLE_RESOLUTION_DIVISOR = 2000
 #: Cache block periods (DSDF ``cacheLevel_NN``).
 CACHE_PERIODS = ("yearly", "monthly", "daily", "hourly", "perminute", "persecond")
 
-_SECONDS_PER_UNIT = {
-    "us": 1e-6, "μs": 1e-6, "microsec": 1e-6, "ms": 1e-3, "millisec": 1e-3,
-    "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
-    "m": 60.0, "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0,
-    "h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0,
-    "d": 86400.0, "day": 86400.0, "days": 86400.0,
-}
+#: In a duration (``cacheLevel_NN = 10 m | ...``) ``m`` means minutes, not metres.
+_DURATION_ABBREVIATIONS = {"m": "min"}
 
 _ACCESS_METHODS = ("AGE", "GROUP", "IP", "USER")
 _AGE_PATTERN = re.compile(r"(?:\d+[ymdh])+")
@@ -282,11 +278,12 @@ def parse_duration(text: str) -> float:
     except ValueError:
         raise ValueError(f"cannot read duration {text!r}") from None
     unit = match.group(2) or "s"
-    if unit not in _SECONDS_PER_UNIT:
+    seconds = seconds_per_unit(_DURATION_ABBREVIATIONS.get(unit, unit))
+    if seconds is None:
         raise ValueError(f"unknown time unit {unit!r} in {text!r}")
     if amount < 0:
         raise ValueError(f"negative duration {text!r}")
-    return amount * _SECONDS_PER_UNIT[unit]
+    return amount * seconds
 
 
 def parse_cache_level(key: str, text: str) -> CacheLevel:

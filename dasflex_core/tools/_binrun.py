@@ -10,9 +10,9 @@ from dasflex_core.tools._binstream import BinnerConfig, StreamBinner
 
 def time_binner(program: str, args: Any, **settings: Any) -> BinnerConfig:
     """The config of a time binner: ``args.bin_seconds`` wide bins from ``args.begin``."""
-    from dasflex_core.tools._binunits import parse_begin
+    from dasflex_core.dastime import parse_us2000
 
-    origin = None if args.begin is None else parse_begin(args.begin)
+    origin = None if args.begin is None else parse_us2000(args.begin)
     return BinnerConfig(program=program, width=args.bin_seconds * 1.0e6, origin=origin, **settings)
 
 

@@ -22,6 +22,7 @@ from dasflex_core.codecs.das2_headers import PacketHeader, Plane, StreamHeader, 
 from dasflex_core.codecs.das2_props import Properties, Property, cascade, number_of
 from dasflex_core.codecs.das2_writer import encode_comment, encode_exception, encode_records
 from dasflex_core.codecs.events import Comment, DataRun, HeaderDefined, StreamException, StreamStart
+from dasflex_core.dastime import us2000_from_das2
 from dasflex_core.errors import StreamError
 from dasflex_core.tools._bincore import (
     BinAccumulator,
@@ -33,7 +34,7 @@ from dasflex_core.tools._bincore import (
 )
 from dasflex_core.tools._binio import EventStream
 from dasflex_core.tools._binprops import SlotProperties
-from dasflex_core.tools._binunits import seconds_per_unit, to_us2000
+from dasflex_core.units import seconds_per_unit
 
 #: Comment types that ``-p`` drops.
 PROGRESS_TYPES = frozenset({"taskProgress", "taskSize"})
@@ -333,12 +334,12 @@ def _time_converter(plane: Plane, packet_id: int, offset: int) -> Callable[[np.n
         return lambda values: values
     units = plane.units
     try:
-        to_us2000(np.zeros(1), units)
+        us2000_from_das2(np.zeros(1), units)
     except ValueError:
         raise StreamError(
             f"packet {packet_id:02d}: <x> units {units!r} are not time units", offset
         ) from None
-    return lambda values: to_us2000(values, units)
+    return lambda values: us2000_from_das2(values, units)
 
 
 def _collapsed_plane(plane: Plane, fill: float) -> Plane:

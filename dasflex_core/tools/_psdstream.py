@@ -30,8 +30,8 @@ from dasflex_core.tools import _psdunits as units
 from dasflex_core.tools._bincore import is_fill
 from dasflex_core.tools._binio import EventStream
 from dasflex_core.tools._binprops import SlotProperties
-from dasflex_core.tools._binunits import seconds_per_unit
 from dasflex_core.tools._psdcore import PsdCalculator, jitter_breaks
+from dasflex_core.units import seconds_per_unit
 
 PROGRAM = "das2_psd"
 _DFT_PROPERTIES = ("DFT_freqTagMin", "DFT_freqTrimMin", "DFT_freqTrimMax")

@@ -50,13 +50,13 @@ def _volume_units(text: str) -> tuple[str, int]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from dasflex_core.dastime import parse_us2000
     from dasflex_core.tools._binrate import RateConfig, rate_stdin
-    from dasflex_core.tools._binunits import parse_begin
 
     volume_name, volume_bytes = args.volume if args.volume else (None, 1)
     config = RateConfig(
         width_us=args.bin_seconds * 1.0e6,
-        origin=None if args.begin is None else parse_begin(args.begin),
+        origin=None if args.begin is None else parse_us2000(args.begin),
         monotonic=args.monotonic,
         events=args.events,
         volume_name=volume_name,

@@ -35,8 +35,8 @@ def build_parser() -> ToolParser:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from dasflex_core.dastime import parse_us2000
     from dasflex_core.tools._binhapi import HapiConfig, hapi_stdin, read_dsdf
-    from dasflex_core.tools._binunits import parse_begin
     from dasflex_core.tools._common import UsageError
 
     names: list[str] = []
@@ -50,8 +50,8 @@ def _run(args: argparse.Namespace) -> int:
         info=args.info,
         data=not args.no_data,
         packet_id=args.packet_id,
-        begin=None if args.begin is None else parse_begin(args.begin),
-        end=None if args.end is None else parse_begin(args.end),
+        begin=None if args.begin is None else parse_us2000(args.begin),
+        end=None if args.end is None else parse_us2000(args.end),
         parameters=tuple(names),
         dsdf=read_dsdf(args.dsdf) if args.dsdf else {},
     )

@@ -21,6 +21,7 @@ import argparse
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from dasflex_core.errors import DAS3_STREAM_TYPES, das3_exception_type
 from dasflex_core.tools._common import ToolParser, int_in_range, run_tool
 
 if TYPE_CHECKING:
@@ -36,11 +37,15 @@ Convert a das2 stream on stdin to a das3 (das-basic-stream v3.0) stream on
 stdout.  Binary values keep their encoding; text values stay text.  Comments
 and exceptions are carried across.  A das3 input is passed through."""
 
-#: das3 exception type for each das2 one (others become ServerError).
-DAS3_EXCEPTION_TYPES = {"NoDataInInterval": "NoMatchingData", "IllegalArgument": "QueryError",
-                        "NoMatchingData": "NoMatchingData", "QueryError": "QueryError"}
 #: Bytes of the ``:NN:`` tag in front of every das2 data packet.
 DAS2_TAG_BYTES = 4
+
+
+def _das3_stream_type(exception_type: str) -> str:
+    """A das3 stream's type for an exception of either stream (others become ServerError)."""
+    if exception_type in DAS3_STREAM_TYPES:
+        return exception_type
+    return das3_exception_type(exception_type)
 
 
 def build_parser() -> ToolParser:
@@ -161,7 +166,7 @@ class Das2ToDas3:
         if isinstance(event, Comment):
             return das3.encode_comment(event.type, event.source, event.value)
         if isinstance(event, StreamException):
-            kind = DAS3_EXCEPTION_TYPES.get(event.type, "ServerError")
+            kind = _das3_stream_type(event.type)
             return das3.encode_exception(kind, event.message)
         return b""
 

@@ -19,7 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dasflex_core.dastime.core import SECONDS_1970_TO_2000, SECONDS_PER_EPOCH_UNIT
+from dasflex_core.errors import das3_exception_type
 from dasflex_core.tools._common import ToolParser, int_in_range, run_tool
+from dasflex_core.units import SECONDS_PER_UNIT
 
 if TYPE_CHECKING:
     import numpy as np
@@ -34,11 +37,8 @@ or "property" cell."""
 
 #: Cells formatted per batch (keeps the work set in the CPU caches).
 CELLS_PER_BATCH = 65_536
-#: Units whose values print as calendar times.
-TIME_UNITS = frozenset({"us2000", "t2000", "t1970", "mj1958", "ns1970", "UTC"})
-_SECONDS_PER_EPOCH_UNIT = {"us2000": 1e-6, "t2000": 1.0, "t1970": 1.0, "mj1958": 86_400.0, "ns1970": 1e-9}
-_DAS3_EXCEPTION_TYPES = {"NoDataInInterval": "NoMatchingData", "IllegalArgument": "QueryError"}
-_SECONDS_PER_UNIT = {"s": 1.0, "ms": 1e-3, "\u03bcs": 1e-6, "ns": 1e-9, "us": 1e-6}
+#: yTag units (canonical) of a das2 ``<yscan>`` that become das3 time offsets.
+_OFFSET_UNITS = frozenset({"s", "ms", "\u03bcs", "ns", "us"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,7 +340,7 @@ class CsvConverter:
             self._stream_header = event.header
             write(self._stream_property_rows(event.header))
         elif isinstance(event, StreamException):
-            kind = _DAS3_EXCEPTION_TYPES.get(event.type, event.type)
+            kind = das3_exception_type(event.type, default=event.type)
             sys.stderr.write(f"Stream Exception: {kind}, {event.message}\n")
 
     def _table_for(self, packet_id: int, header: Any) -> CsvTable:
@@ -388,7 +388,7 @@ def _das2_properties(stream: Any) -> Any:
 
 
 def _is_time_plane(plane: Any) -> bool:
-    return plane.encoding.kind == "time" or plane.units.strip() in _SECONDS_PER_EPOCH_UNIT
+    return plane.encoding.kind == "time" or plane.units.strip() in SECONDS_PER_EPOCH_UNIT
 
 
 def _field_getter(field_name: str) -> Callable[[Any], np.ndarray]:
@@ -456,7 +456,7 @@ def _tag_dimension(units: str) -> str:
     canonical = canonical_units(units) or ""
     if canonical.endswith("Hz"):
         return "frequency"
-    if canonical in _SECONDS_PER_UNIT:
+    if canonical in _OFFSET_UNITS:
         return "offset"
     if canonical.endswith("eV"):
         return "energy"
@@ -492,9 +492,9 @@ def _waveform_centers(x_field: str, plane: Any, x_units: str) -> Callable[[Any],
     """
     import numpy as np
 
-    from dasflex_core.textfmt import T1970_AT_2000, t2000_seconds
+    from dasflex_core.textfmt import t2000_seconds
 
-    scale = _SECONDS_PER_UNIT[_canonical(plane.yunits)] / _SECONDS_PER_EPOCH_UNIT[x_units]
+    scale = float(SECONDS_PER_UNIT[_canonical(plane.yunits)]) / SECONDS_PER_EPOCH_UNIT[x_units]
     tags = plane.ytag_values().astype(np.float32).astype(np.float64)
     offsets = tags if scale == 1.0 else scale * tags
     x_times = _time_getter(x_field)
@@ -503,7 +503,7 @@ def _waveform_centers(x_field: str, plane: Any, x_units: str) -> Callable[[Any],
         summed = x_times(records) + offsets[None, :]
         if x_units == "t1970":
             return summed
-        return t2000_seconds(summed, x_units) + T1970_AT_2000
+        return t2000_seconds(summed, x_units) + float(SECONDS_1970_TO_2000)
 
     return centers
 
@@ -766,7 +766,7 @@ def _tt2000_getter(key: str) -> Callable[[Any], np.ndarray]:
     def values(records: Any) -> np.ndarray:
         import numpy as np
 
-        from dasflex_core.dastime_leap import tt2000_to_ns2000
+        from dasflex_core.dastime.leap import tt2000_to_ns2000
 
         ns2000, _ = tt2000_to_ns2000(np.asarray(raw(records), dtype=np.int64))
         return np.asarray(ns2000, dtype=np.float64) * 1e-9

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from dasflex_core.dastime.core import SECONDS_1970_TO_2000
 from dasflex_core.tools._common import ToolParser, int_in_range, run_tool
 
 if TYPE_CHECKING:
@@ -118,7 +119,6 @@ class TextConverter:
 
     def convert(self, event: Event, write: Callable[[bytes], Any]) -> None:
         """Write the output for ``event``."""
-        from dasflex_core.codecs.das2to3 import das3_exception_type
         from dasflex_core.codecs.das3 import encode_comment, encode_exception, encode_packet
         from dasflex_core.codecs.das3_model import StreamHeader3
         from dasflex_core.codecs.das3_xml import stream_header_xml
@@ -129,6 +129,7 @@ class TextConverter:
             StreamException,
             StreamStart,
         )
+        from dasflex_core.errors import das3_exception_type
 
         if isinstance(event, DataRun):
             write(self._layouts[event.packet_id].format_run(event.records))
@@ -389,7 +390,7 @@ def _text_items(field: PacketField, width: int | None, fill: str, storage: str |
 
 
 def _time_formatter(field: PacketField, options: Options) -> ItemFormatter:
-    from dasflex_core.dastime_fields import format_time_fields
+    from dasflex_core.dastime.fields import format_time_fields
 
     decimals = options.time_decimals
     text_length = 19 + (decimals + 1 if decimals else 0)
@@ -424,7 +425,7 @@ def _printf_times(values: np.ndarray, units: str, decimals: int) -> np.ndarray:
     """
     import numpy as np
 
-    from dasflex_core.dastime_fields import format_time_fields
+    from dasflex_core.dastime.fields import format_time_fields
     from dasflex_core.textfmt import format_fixed
 
     text = format_time_fields(values, 30, units)
@@ -468,7 +469,7 @@ def _half_up_seconds(whole: np.ndarray, fraction: np.ndarray, decimals: int,
 
 
 #: Seconds from each float epoch to 1970-01-01, for exact nanosecond splitting.
-_EPOCH_OFFSETS_S = {"t1970": 0, "t2000": 946_684_800}
+_EPOCH_OFFSETS_S = {"t1970": 0, "t2000": SECONDS_1970_TO_2000}
 
 
 def _exact_ns1970(values: np.ndarray, units: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -496,7 +497,7 @@ def _time_fill_text(text: str) -> str:
     import numpy as np
 
     from dasflex_core.dastime import parse_us2000
-    from dasflex_core.dastime_fields import format_time_fields
+    from dasflex_core.dastime.fields import format_time_fields
     from dasflex_core.errors import DasFlexError
 
     try:

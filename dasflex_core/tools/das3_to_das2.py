@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dasflex_core.errors import DasFlexError, das2_exception_type
 from dasflex_core.tools._common import ToolParser, int_in_range, run_tool
 
 if TYPE_CHECKING:
@@ -38,8 +39,6 @@ stdout.  Time series, spectrograms and waveforms convert; ragged, rank-3,
 string and blob datasets have no das2 form and are reported as errors.
 Comments and exceptions are carried across.  A das2 input is passed through."""
 
-#: das2 exception type for each das3 one (others keep their name).
-DAS2_EXCEPTION_TYPES = {"NoMatchingData": "NoDataInInterval", "QueryError": "IllegalArgument"}
 #: Bytes of the ``:NN:`` tag in front of every das2 data packet.
 DAS2_TAG_BYTES = 4
 
@@ -132,7 +131,7 @@ class AsDas2:
             raw = das2.encode_comment(event.type, event.source, event.value)
             return Comment(event.type, event.source, event.value, raw, event.offset)
         if isinstance(event, StreamException):
-            kind = DAS2_EXCEPTION_TYPES.get(event.type, event.type or "ServerError")
+            kind = das2_exception_type(event.type or DasFlexError.das2_type)
             raw = das2.encode_exception(kind, event.message)
             return StreamException(kind, event.message, raw, event.offset)
         return None

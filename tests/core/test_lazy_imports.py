@@ -38,7 +38,9 @@ def test_scalar_time_parsing_does_not_import_numpy() -> None:
 
 
 def test_lazy_time_names_resolve() -> None:
-    from dasflex_core import dastime, dastime_leap, dastime_vec
+    from dasflex_core import dastime
+    from dasflex_core.dastime import leap as dastime_leap
+    from dasflex_core.dastime import vec as dastime_vec
 
     assert dastime.convert_times is dastime_vec.convert_times
     assert dastime.TIME_UNITS == dastime_vec.TIME_UNITS

@@ -2,13 +2,14 @@
 
 Everything here is exact integer arithmetic on the proleptic Gregorian
 calendar with 86 400-second days (leap seconds are handled only by the TT2000
-functions in :mod:`dasflex_core.dastime_leap`).  The day-count helpers accept
+functions in :mod:`dasflex_core.dastime.leap`).  The day-count helpers accept
 Python integers or numpy integer arrays alike.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from dasflex_core.errors import TimeError
@@ -17,11 +18,24 @@ NS_PER_SECOND = 1_000_000_000
 NS_PER_MINUTE = 60 * NS_PER_SECOND
 NS_PER_HOUR = 60 * NS_PER_MINUTE
 NS_PER_DAY = 24 * NS_PER_HOUR
+SECONDS_PER_DAY = 86_400
 
 #: Days from 1970-01-01 to 2000-01-01.
 DAYS_1970_TO_2000 = 10_957
 #: Days from 1958-01-01 to 2000-01-01.
 DAYS_1958_TO_2000 = 15_340
+#: Seconds from 1970-01-01 to 2000-01-01 (946 684 800; no leap seconds, as
+#: das2C and Unix time): the one 1970 -> 2000 epoch offset of dasflex.
+SECONDS_1970_TO_2000 = DAYS_1970_TO_2000 * SECONDS_PER_DAY
+#: Nanoseconds from 1970-01-01 to 2000-01-01 (no leap seconds).
+NS_1970_TO_2000 = DAYS_1970_TO_2000 * NS_PER_DAY
+#: Nanoseconds from 1958-01-01 to 2000-01-01 (no leap seconds).
+NS_1958_TO_2000 = DAYS_1958_TO_2000 * NS_PER_DAY
+#: Seconds per count of each float or integer epoch unit (TT2000 counts leap
+#: seconds, so it has no fixed scale to the others and is not listed).
+SECONDS_PER_EPOCH_UNIT = MappingProxyType({
+    "us2000": 1e-6, "t2000": 1.0, "t1970": 1.0, "mj1958": float(SECONDS_PER_DAY), "ns1970": 1e-9,
+})
 #: Julian day number of 2000-01-01 (at noon).
 JULIAN_DAY_2000 = 2_451_545
 

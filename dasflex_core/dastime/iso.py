@@ -3,7 +3,7 @@
 Unlike das2C's ``timeN`` printing, values are converted to whole nanoseconds
 first and rounded half up to the requested digits with a proper carry into
 minutes, hours and days, so every element equals
-:func:`~dasflex_core.dastime_format.format_iso` of the same value.  A TT2000
+:func:`~dasflex_core.dastime.format.format_iso` of the same value.  A TT2000
 value inside a leap second prints as ``23:59:60.x``.
 """
 
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from dasflex_core.dastime_core import NS_PER_DAY, NS_PER_HOUR, NS_PER_MINUTE, NS_PER_SECOND
-from dasflex_core.dastime_fields import BLOCK_ROWS, civil_date, put_number, put_pair, put_year
-from dasflex_core.dastime_leap import tt2000_to_ns2000
-from dasflex_core.dastime_vec import INTEGER_TIME_UNITS, TIME_UNITS, convert_times, to_ns2000
+from dasflex_core.dastime.core import NS_PER_DAY, NS_PER_HOUR, NS_PER_MINUTE, NS_PER_SECOND
+from dasflex_core.dastime.fields import BLOCK_ROWS, civil_date, put_number, put_pair, put_year
+from dasflex_core.dastime.leap import tt2000_to_ns2000
+from dasflex_core.dastime.vec import INTEGER_TIME_UNITS, TIME_UNITS, convert_times, to_ns2000
 from dasflex_core.errors import TimeError
 
 #: |us2000| beyond this is after year 9999 or before year 1.

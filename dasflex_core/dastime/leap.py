@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from dasflex_core.dastime_core import (
+from dasflex_core.dastime.core import (
     JULIAN_DAY_2000,
     NS_PER_DAY,
     NS_PER_HOUR,

@@ -6,12 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from dasflex_core.dastime_core import (
+from dasflex_core.dastime.core import (
     DAYS_1958_TO_2000,
-    DAYS_1970_TO_2000,
-    NS_PER_SECOND,
+    NS_1970_TO_2000,
+    SECONDS_1970_TO_2000,
 )
-from dasflex_core.dastime_leap import (
+from dasflex_core.dastime.leap import (
     FILLED_TT2000,
     ILLEGAL_TT2000,
     PAD_TT2000,
@@ -24,8 +24,6 @@ from dasflex_core.errors import TimeError
 DAS2_FILL = -1e31
 TIME_UNITS = ("us2000", "t2000", "t1970", "mj1958", "ns1970", "TT2000")
 INTEGER_TIME_UNITS = ("ns1970", "TT2000")
-SECONDS_1970_TO_2000 = DAYS_1970_TO_2000 * 86_400
-NS_1970_TO_2000 = SECONDS_1970_TO_2000 * NS_PER_SECOND
 #: Largest |us2000| whose nanoseconds still fit an int64.
 _MAX_US_FOR_NS = 9.2e15
 
@@ -38,7 +36,7 @@ def convert_times(values: Any, from_units: str, to_units: str) -> np.ndarray:
 
     Float units give float64 arrays; ns1970 and TT2000 give int64.  Only
     TT2000 counts leap seconds.  NaN or out-of-range values become
-    :data:`~dasflex_core.dastime_leap.FILLED_TT2000` in integer units and NaN
+    :data:`~dasflex_core.dastime.leap.FILLED_TT2000` in integer units and NaN
     from TT2000 fill/illegal markers.
     """
     for name in (from_units, to_units):
@@ -57,6 +55,26 @@ def convert_times(values: Any, from_units: str, to_units: str) -> np.ndarray:
     whole_us, rest_ns = np.divmod(ns2000, 1000)
     us2000 = np.where(valid, whole_us.astype(np.float64) + rest_ns / 1000.0, np.nan)
     return _convert_float(us2000, "us2000", to_units)
+
+
+def us2000_from_das2(values: np.ndarray, units: str) -> np.ndarray:
+    """das2 time-point values in ``units`` as float us2000, by das2C's float arithmetic.
+
+    Unit names are case-insensitive; ``UTC`` and ``""`` are already us2000
+    (decoded time planes).  ns1970 is scaled as a float, not split exactly
+    as :func:`convert_times` does.  ValueError if ``units`` is not a time point.
+
+    >>> us2000_from_das2(np.array([946_684_801.5]), "t1970").tolist()
+    [1500000.0]
+    """
+    key = units.strip().lower()
+    if key in ("us2000", "utc", ""):
+        return values
+    if key == "ns1970":
+        return values / 1e3 - SECONDS_1970_TO_2000 * 1e6
+    if key in ("t2000", "t1970", "mj1958"):
+        return _convert_float(values, key, "us2000")
+    raise ValueError(f"{units!r} is not a time-point unit")
 
 
 def _convert_float(values: np.ndarray, from_units: str, to_units: str) -> np.ndarray:

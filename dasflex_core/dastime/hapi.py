@@ -1,26 +1,38 @@
-"""Times the protocols compare: HAPI's restricted ISO 8601 and definition times.
+"""HAPI times: the restricted ISO 8601 of HAPI requests, and definition times.
 
 :func:`parse_hapi_time` accepts exactly the HAPI forms (YMD or day-of-year,
 truncated from the right, optional ``Z``, hour 24, leap second 60) and checks
 dates semantically.  :func:`to_hapi_time` also reads the looser times found in
-source definitions and legacy queries, through :mod:`dasflex_core.dastime`
-when it is available.
+source definitions and legacy queries, through :func:`~dasflex_core.dastime.parse_us2000`.
+Both give a :class:`HapiTime`: whole nanoseconds since 2000-01-01 (no leap seconds).
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
+
+from dasflex_core.dastime import parse_us2000
+from dasflex_core.dastime.core import (
+    NS_PER_DAY,
+    NS_PER_HOUR,
+    NS_PER_MINUTE,
+    NS_PER_SECOND,
+    SECONDS_1970_TO_2000,
+    civil_from_days,
+    days_from_civil,
+    days_in_year,
+    month_day_from_yday,
+)
 
 _HAPI_TIME = re.compile(
     r"(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2}))?|-(?P<doy>\d{3}))?"
     r"(?:T(?P<hour>\d{2})(?::(?P<minute>\d{2})(?::(?P<second>\d{2})"
     r"(?:\.(?P<fraction>\d+))?)?)?)?Z?"
 )
-
-_EPOCH_2000 = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -30,10 +42,17 @@ class HapiTime:
     ns2000: int
 
     def iso(self, digits: int = 9) -> str:
-        """``YYYY-MM-DDTHH:MM:SS.fffffffffZ`` with ``digits`` fraction digits."""
-        seconds, nanoseconds = divmod(self.ns2000, 1_000_000_000)
-        moment = _EPOCH_2000 + timedelta(seconds=seconds)
-        text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+        """``YYYY-MM-DDTHH:MM:SS.fffffffffZ`` with ``digits`` fraction digits (truncated).
+
+        >>> HapiTime(86_400 * 10**9 + 1_500_000_000).iso(3)
+        '2000-01-02T00:00:01.500Z'
+        """
+        days, ns_of_day = divmod(self.ns2000, NS_PER_DAY)
+        year, month, mday = civil_from_days(days)
+        hour, rest = divmod(ns_of_day, NS_PER_HOUR)
+        minute, rest = divmod(rest, NS_PER_MINUTE)
+        second, nanoseconds = divmod(rest, NS_PER_SECOND)
+        text = f"{year:04d}-{month:02d}-{mday:02d}T{hour:02d}:{minute:02d}:{second:02d}"
         if digits:
             text += "." + f"{nanoseconds:09d}"[:digits]
         return text + "Z"
@@ -61,39 +80,32 @@ def parse_hapi_time(text: str) -> HapiTime:
     fraction = int((fields["fraction"] or "")[:9].ljust(9, "0"))
     if minute > 59 or second > 60 or hour > 24 or hour == 24 and (minute or second or fraction):
         raise ValueError("hour, minute or second out of range")
-    days = (day - _EPOCH_2000.date()).days
+    days = days_from_civil(day.year, day.month, day.day)
     seconds = ((days * 24 + hour) * 60 + minute) * 60 + second
-    return HapiTime(seconds * 1_000_000_000 + fraction)
+    return HapiTime(seconds * NS_PER_SECOND + fraction)
 
 
 def _calendar_day(fields: Mapping[str, str | None]) -> date:
+    """The checked date of the fields (ValueError names what is out of range)."""
     year = int(fields["year"] or 0)
     if fields["doy"]:
         doy = int(fields["doy"])
-        if not 1 <= doy <= (366 if _is_leap(year) else 365):
+        if not 1 <= doy <= days_in_year(year):
             raise ValueError("day of year out of range")
-        return date(year, 1, 1) + timedelta(days=doy - 1)
+        month, mday = month_day_from_yday(year, doy)
+        return date(year, month, mday)
     return date(year, int(fields["month"] or 1), int(fields["day"] or 1))
-
-
-def _is_leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
 def to_hapi_time(text: str) -> HapiTime | None:
     """A definition's time (das2 or ISO syntax) as a HapiTime; ``now`` is now."""
     if text.strip().lower() == "now":
-        moment = datetime.now(UTC)
-        return HapiTime(int((moment - _EPOCH_2000).total_seconds()) * 1_000_000_000)
+        return HapiTime(int(time.time() - SECONDS_1970_TO_2000) * NS_PER_SECOND)
     try:
         return parse_hapi_time(text.strip().replace(" ", "T"))
     except ValueError:
         pass
-    from dasflex_core.dastime import parse_us2000
-
     try:
         return HapiTime(round(parse_us2000(text) * 1000))
     except Exception:  # noqa: BLE001 - an unparsable definition time is simply unused
         return None
-
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from dasflex_core.dastime_core import (
+from dasflex_core.dastime.core import (
     NS_PER_SECOND,
     DasTime,
     ns2000_from_us2000,

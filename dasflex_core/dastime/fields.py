@@ -5,7 +5,7 @@ These are hot paths of the das2/das3 text codecs.  Fixed layouts
 blank instead of ``T``, a trailing ``Z``, blank/newline/NUL padding) are
 decoded column by column from a ``(rows, width)`` byte matrix, in blocks that
 stay in cache, with table look-ups instead of calendar arithmetic; anything
-else falls back to :func:`~dasflex_core.dastime_parse.parse_time` once per
+else falls back to :func:`~dasflex_core.dastime.parse.parse_time` once per
 distinct string.  Results equal the scalar functions value for value.
 """
 
@@ -16,21 +16,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dasflex_core.dastime_core import (
+from dasflex_core.dastime.core import (
     DAYS_1958_TO_2000,
     NS_PER_DAY,
     NS_PER_SECOND,
     days_from_civil,
     us2000_from_ns2000,
 )
-from dasflex_core.dastime_leap import (
+from dasflex_core.dastime.leap import (
     FILLED_TT2000,
     ILLEGAL_TT2000,
     PAD_TT2000,
     tt2000_to_ns2000,
 )
-from dasflex_core.dastime_parse import parse_time
-from dasflex_core.dastime_vec import (
+from dasflex_core.dastime.parse import parse_time
+from dasflex_core.dastime.vec import (
     DAS2_FILL,
     INTEGER_TIME_UNITS,
     NS_1970_TO_2000,

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 
-from dasflex_core.dastime_core import (
+from dasflex_core.dastime.core import (
     NS_PER_DAY,
     NS_PER_SECOND,
     DasTime,
