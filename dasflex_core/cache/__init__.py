@@ -26,7 +26,7 @@ class BlockJob:
     """One cache block to build: a source, a level, a parameter set and a block start.
 
     ``block_start`` is ISO 8601 UTC (``1979-03-01T00:00:00``); ``level_key``
-    is the level's :attr:`~dasflex_core.sources.model.CacheLevel.key`;
+    is the level's :attr:`~dasflex_core.model.CacheLevel.key`;
     ``paramset`` the normalised reader parameters (``_noparam`` for none).
     Plain strings only, so a job crosses process and Redis boundaries as JSON.
     """

@@ -16,7 +16,7 @@ import pytest
 
 from dasflex_core.errors import TooLargeError, UnauthorizedError
 from dasflex_core.http import Request, Response, parse_query
-from dasflex_core.sources.model import Access, AccessRule, Site
+from dasflex_core.model import Access, AccessRule, Site
 from tests.security.conftest import REALM, Recorder, basic_header
 
 MEMBER = {"authorization": basic_header("ann", "ann-password")}
