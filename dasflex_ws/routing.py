@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from dasflex_core import keys
 from dasflex_core.errors import DasFlexError, NotFoundError, QueryError
 from dasflex_core.http import Request, error_response, parse_query
 
@@ -25,7 +26,7 @@ SUBPROTOCOL = "forward-stream-v1.das2.org"
 #: Subprotocols accepted, preferred first (``request``: the predecessor's choice).
 SUBPROTOCOLS = (SUBPROTOCOL, "request")
 #: The request convention of websocket streams.
-CONVENTION = "flexRT"
+CONVENTION = keys.FLEX_RT
 #: Default path prefix stripped from request paths.
 DEFAULT_PREFIX = "/dasws"
 #: Longest accepted request path (before the query), in characters.

@@ -6,11 +6,13 @@ Layout (shared with ``das2_cache_rdr``, see ``docs/cache.md``)::
 
 A block file exists only once complete: builders write a temporary file in
 the same directory and rename it (:mod:`dasflex_core.cache.store`).  The
-planner asks a :class:`CacheIndex` whether a request is covered; a covered
-coarse request is read from the cache, a gap is read from the reader and
-its missing blocks come back in :attr:`dasflex_core.planner.Plan.cache_gaps`
-as :class:`BlockJob` values, which a job queue (:mod:`dasflex_core.jobs`)
-builds with :func:`dasflex_core.cache.builder.build_block`.
+planner asks a :class:`~dasflex_core.cache.choice.CachePolicy` which level
+covers a request; a covered coarse request is read from the cache, a gap is
+read from the reader and its missing blocks come back in
+:attr:`dasflex_core.planner.Plan.cache_gaps` as :class:`BlockJob` values,
+which a job queue (:mod:`dasflex_core.jobs`) builds with
+:func:`dasflex_core.cache.builder.build_block`.  Nothing here imports the
+planner.
 """
 
 from __future__ import annotations
