@@ -21,7 +21,10 @@ from types import MappingProxyType
 from dasflex_core.commands import parse_command_table, schema_path, validate_document
 from dasflex_core.errors import DefinitionError
 from dasflex_core.model import CommandTable, Directory, Site, SourceDef
+from dasflex_core.sources import common
 from dasflex_core.sources.checks import SchemaChecks
+from dasflex_core.sources.dsdf import load_dsdf, read_dsdf
+from dasflex_core.sources.jsondef import load_json_definition, read_json_definition
 
 DIRINFO_NAME = "_dirinfo_.dsdf"
 DEFINITION_SUFFIXES = (".dsdf", ".json")
@@ -71,18 +74,11 @@ def load_source(path: Path, source_id: str, variables: Mapping[str, str] | None 
     """Load one definition file (DSDF or JSON, chosen by extension)."""
     merged = {**default_variables(), **(variables or {})}
     if path.suffix.lower() == ".json":
-        from dasflex_core.sources.jsondef import load_json_definition
-
         return load_json_definition(path, source_id, merged, checks)
-    from dasflex_core.sources.dsdf import load_dsdf
-
     return load_dsdf(path, source_id, merged)
 
 
 def _directory_from_dirinfo(root: Path, path: Path, variables: Mapping[str, str]) -> Directory:
-    from dasflex_core.sources import common
-    from dasflex_core.sources.dsdf import read_dsdf
-
     document = read_dsdf(path, {**default_variables(), **variables})
     dir_id = path.parent.relative_to(root).as_posix()
     hapi_entry = document.get("hapi")
@@ -155,8 +151,6 @@ def check_schemas(root: Path | str, checks: SchemaChecks) -> None:
     ``checks`` then knows their digests, so a later :func:`load_site` with it
     skips jsonschema (``dasflex serve`` checks in a child process this way).
     """
-    from dasflex_core.sources.jsondef import read_json_definition
-
     root = Path(root).resolve()
     for path in _definition_files(root):
         if path.suffix.lower() == ".json":
