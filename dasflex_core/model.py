@@ -223,14 +223,26 @@ class CommandTable:
     streams: Mapping[StreamType, StreamFormat] = field(default_factory=dict)
 
     def merged(self, site: CommandTable) -> CommandTable:
-        """This table with ``site``'s entries added; same names are replaced."""
+        """This table with ``site``'s entries added; same names are replaced.
+
+        A site's convention is laid over the one of the same name key by key
+        (its renames, defaults and value maps added or replacing), so a site
+        adds a das2 key without repeating the standard ones.
+        """
         replaced = {command.name for command in site.commands}
         kept = tuple(c for c in self.commands if c.name not in replaced)
+        conventions = dict(self.conventions)
+        for name, rules in site.conventions.items():
+            base = conventions.get(name, Convention(name))
+            conventions[name] = Convention(name, {**base.translate, **rules.translate},
+                                           {**base.defaults, **rules.defaults})
+        value_maps = {name: {**self.value_maps.get(name, {}), **site.value_maps.get(name, {})}
+                      for name in {*self.value_maps, *site.value_maps}}
         return CommandTable(
             commands=kept + site.commands,
             params={**self.params, **site.params},
-            conventions={**self.conventions, **site.conventions},
-            value_maps={**self.value_maps, **site.value_maps},
+            conventions=conventions,
+            value_maps=value_maps,
             aliases={**self.aliases, **site.aliases},
             streams={**self.streams, **site.streams},
         )
@@ -375,7 +387,11 @@ class SourceDef:
         return next((p for p in self.params if p.key == key), None)
 
     def convention(self, name: str) -> Convention:
-        """The named convention, or an empty one (identity translation)."""
+        """The source's own rules for the named convention, or none.
+
+        The standard rules live in the command table (``commands/builtin.json``);
+        the planner lays these over them (:func:`dasflex_core.planner.translate`).
+        """
         return self.conventions.get(name) or Convention(name)
 
 

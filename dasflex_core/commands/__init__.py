@@ -4,8 +4,9 @@
 site's ``_commands.json`` registers its tools: both follow
 ``schemas/commands.schema.json`` and load into a :class:`CommandTable`.  A
 site table is laid over the built-in one with :meth:`CommandTable.merged`:
-its commands replace built-in commands of the same name, its parameters,
-conventions and stream formats are added or replace the built-in ones.
+its commands replace built-in commands of the same name, its parameters and
+stream formats are added or replace the built-in ones, and its conventions
+are laid over the built-in ones key by key.
 
 ``builtin.json`` is the one place that declares the standard query
 parameters (:func:`builtin_param`; their names are in

@@ -93,6 +93,16 @@ def test_translate_lays_the_site_and_source_rules_over_the_builtin_ones() -> Non
         keys.READ_TIME_MIN: "2001-01-01", keys.READ_TIME_MAX: "2001-01-02"}
 
 
+def test_a_site_table_adds_to_a_builtin_convention_without_repeating_it() -> None:
+    site_table = CommandTable(conventions={"das2": Convention("das2", {"band": "band"})},
+                              value_maps={"das2": {"band": {"high": "h"}}})
+    planner = Planner(builtin_commands().merged(site_table))
+    assert planner.translate({"start_time": "2001-01-01", "ascii": "yes", "band": "high"},
+                             keys.DAS2) == {
+        keys.FORMAT_TYPE: "das", keys.FORMAT_VERSION: "2", keys.READ_TIME_MIN: "2001-01-01",
+        keys.FORMAT_SERIAL: "text", "band": "h"}
+
+
 def test_translate_refuses_two_names_for_one_key_and_unknown_conventions() -> None:
     with pytest.raises(QueryError, match="'read.time.min' is given more than once"):
         translate({"start_time": "2001-01-01", "start": "2001-01-02"}, keys.DAS2)
