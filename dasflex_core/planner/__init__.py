@@ -39,7 +39,7 @@ from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dasflex_core import keys
 from dasflex_core.cache import BlockJob
@@ -113,13 +113,13 @@ class Plan:
     #: Blocks of the preferred cache level this request lacked (to queue for building).
     cache_gaps: tuple[BlockJob, ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         """The public summary (``dasflex plan`` output).
 
         A ``"cache"`` entry (level read, number of missing blocks) appears
         when the request could use a cache level.
         """
-        summary: dict[str, Any] = {
+        summary: dict[str, object] = {
             "stages": [list(stage) for stage in self.stages],
             "mime": self.mime,
             "disposition": self.disposition,

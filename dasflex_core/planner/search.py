@@ -22,7 +22,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 from dasflex_core.model import (
     CommandDef,
@@ -40,6 +40,8 @@ __all__ = [
     "READER_ROLES",
     "START",
     "TRANSFORM_ROLES",
+    "EdgeData",
+    "Stream",
     "add_command",
     "build_graph",
     "cheapest_path",
@@ -56,6 +58,16 @@ START = "START"
 TRANSFORM_ROLES = (CommandRole.TRANSFORM, CommandRole.REDUCER)
 #: Roles that start a pipeline.
 READER_ROLES = (CommandRole.READER, CommandRole.CACHE_READER)
+
+#: A node of the command graph: a stream type, or :data:`START`.
+Stream = StreamType | str
+
+
+class EdgeData(TypedDict):
+    """The attributes of a command edge."""
+
+    command: CommandDef
+    cost: float
 
 
 def build_graph(source: SourceDef, commands: Iterable[CommandDef] = ()) -> nx.MultiDiGraph:
@@ -107,7 +119,7 @@ def _effective_commands(source: SourceDef, extra: tuple[CommandDef, ...]) -> lis
     return chosen
 
 
-def _edge_key(graph: nx.MultiDiGraph, origin: Any, command: CommandDef) -> str:
+def _edge_key(graph: nx.MultiDiGraph, origin: Stream, command: CommandDef) -> str:
     """A unique edge key: the command name, suffixed when repeated."""
     key, number = command.name, 1
     while graph.has_edge(origin, command.output, key):
@@ -116,7 +128,7 @@ def _edge_key(graph: nx.MultiDiGraph, origin: Any, command: CommandDef) -> str:
     return key
 
 
-def node(stream: Any, layer: int) -> str:
+def node(stream: Stream, layer: int) -> str:
     """The name of a stream type's node in a layer (strings hash fast)."""
     if isinstance(stream, StreamType):
         return f"{stream.mime}/{stream.version}/{stream.serial}@{layer}"
@@ -136,8 +148,8 @@ def layered(graph: nx.MultiDiGraph, roles: tuple[CommandRole, ...]) -> nx.MultiD
     result = nx.MultiDiGraph()
     result.add_node(node(START, 0), stream=START)
 
-    def link(origin: Any, origin_layer: int, target: Any, target_layer: int,
-             key: str, data: Mapping[str, Any]) -> None:
+    def link(origin: Stream, origin_layer: int, target: Stream, target_layer: int,
+             key: str, data: EdgeData) -> None:
         head, tail = node(origin, origin_layer), node(target, target_layer)
         result.add_node(head, stream=origin)
         result.add_node(tail, stream=target)
@@ -162,7 +174,7 @@ def cheapest_path(graph: nx.MultiDiGraph, active: frozenset[int],
     """Distances from START over active commands (by id), and the path to the best target."""
     import networkx as nx
 
-    def weight(_u: str, _v: str, edges: Mapping[str, Mapping[str, Any]]) -> float | None:
+    def weight(_u: str, _v: str, edges: Mapping[str, EdgeData]) -> float | None:
         costs = [d["cost"] for d in edges.values() if id(d["command"]) in active]
         return min(costs) if costs else None
 
@@ -183,7 +195,7 @@ def edge_command(graph: nx.MultiDiGraph, origin: str, target: str,
 
 
 def no_path_message(source: SourceDef, asked: str, wanted: Sequence[StreamFormat],
-                    reached: Iterable[Any], table: CommandTable) -> str:
+                    reached: Iterable[Stream], table: CommandTable) -> str:
     """Say what was asked and what the source can produce for this request."""
     streams = [stream for stream in reached if stream != START]
     if not streams:
