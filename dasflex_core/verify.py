@@ -20,16 +20,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from dasflex_core.errors import DasFlexError, NoPipelineError, StreamError
+from dasflex_core.keys import (
+    BIN_TIME_MAX,
+    FLEX,
+    FORMAT_SERIAL,
+    FORMAT_TYPE,
+    FORMAT_VERSION,
+    READ_TIME_INTERVAL,
+    READ_TIME_MAX,
+    READ_TIME_MIN,
+)
 
 __all__ = ["DAS_OUTPUTS", "HAPI_OUTPUTS", "Check", "format_table", "verify_site"]
 
 #: The das outputs every source advertises, with the query keys selecting them.
 DAS_OUTPUTS: Mapping[str, Mapping[str, str]] = {
-    "das2-binary": {"format.version": "2"},
-    "das2-text": {"format.version": "2", "format.serial": "text"},
-    "das3-binary": {"format.version": "3"},
-    "das3-text": {"format.version": "3", "format.serial": "text"},
-    "csv": {"format.type": "csv"},
+    "das2-binary": {FORMAT_VERSION: "2"},
+    "das2-text": {FORMAT_VERSION: "2", FORMAT_SERIAL: "text"},
+    "das3-binary": {FORMAT_VERSION: "3"},
+    "das3-text": {FORMAT_VERSION: "3", FORMAT_SERIAL: "text"},
+    "csv": {FORMAT_TYPE: "csv"},
 }
 #: HAPI formats checked for sources that publish HAPI.
 HAPI_OUTPUTS = ("hapi-csv", "hapi-binary", "hapi-json")
@@ -110,7 +120,7 @@ def _check_das(planner: Any, source: Any, index: int, output: str, settings: dic
                keys: Mapping[str, str], timeout: float) -> Check:
     started = time.monotonic()
     try:
-        plan = planner.plan(source, {**settings, **keys}, "flex")
+        plan = planner.plan(source, {**settings, **keys}, FLEX)
     except NoPipelineError as error:
         return Check(source.id, index, output, "n/a", message=str(error))
     except DasFlexError as error:
@@ -152,7 +162,7 @@ def _time_window(settings: Mapping[str, str], source: Any) -> tuple[float, float
     """The example range in us2000, widened by the bin width; None when unknown."""
     from dasflex_core.dastime import parse_us2000
 
-    begin, end = settings.get("read.time.min"), settings.get("read.time.max")
+    begin, end = settings.get(READ_TIME_MIN), settings.get(READ_TIME_MAX)
     if not begin or not end:
         return None
     try:
@@ -160,7 +170,7 @@ def _time_window(settings: Mapping[str, str], source: Any) -> tuple[float, float
     except DasFlexError:
         return None
     try:
-        slack = float(settings.get("bin.time.max") or 0.0) * 1e6
+        slack = float(settings.get(BIN_TIME_MAX) or 0.0) * 1e6
     except ValueError:
         slack = 0.0
     return low - slack - TIME_SLACK_US, high + slack + TIME_SLACK_US
@@ -274,7 +284,8 @@ def _check_hapi(server: Any, planner: Any, source: Any, index: int,
     try:
         info = source_info(server, Request(), source)
         plan = planner.plan(source, {key: value for key, value in settings.items()
-                                     if key.startswith("read.time.")}, "flex")
+                                     if key in (READ_TIME_MIN, READ_TIME_MAX, READ_TIME_INTERVAL)},
+                            FLEX)
         data = _run(plan, timeout)
     except DasFlexError as error:
         return [Check(source.id, index, output, "FAIL", seconds=time.monotonic() - started,
@@ -292,7 +303,7 @@ def _encode_hapi(source: Any, index: int, output: str, data: bytes, info: Mappin
     kind = output.removeprefix("hapi-")
     parameters = list(info.get("parameters", ()))
     try:
-        start, stop = parse_us2000(settings["read.time.min"]), parse_us2000(settings["read.time.max"])
+        start, stop = parse_us2000(settings[READ_TIME_MIN]), parse_us2000(settings[READ_TIME_MAX])
         encoder = HapiEncoder([p["name"] for p in parameters[1:]], kind, start, stop)
         reader = Das2Reader()
         body = encoder.feed(reader.feed(data)) + encoder.feed(reader.close())

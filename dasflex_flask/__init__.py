@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from flask import Flask
 
+    from dasflex_core.model import Site
     from dasflex_core.settings import Settings
-    from dasflex_core.sources.model import Site
 
 
 def create_app(settings: Settings | None = None, *, site: Site | None = None) -> Flask:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from dasflex_core import keys
 from dasflex_core.errors import DasFlexError, NotFoundError, QueryError
 from dasflex_core.http import Request, error_response, parse_query
 
@@ -25,7 +26,7 @@ SUBPROTOCOL = "forward-stream-v1.das2.org"
 #: Subprotocols accepted, preferred first (``request``: the predecessor's choice).
 SUBPROTOCOLS = (SUBPROTOCOL, "request")
 #: The request convention of websocket streams.
-CONVENTION = "flexRT"
+CONVENTION = keys.FLEX_RT
 #: Default path prefix stripped from request paths.
 DEFAULT_PREFIX = "/dasws"
 #: Longest accepted request path (before the query), in characters.
@@ -121,7 +122,7 @@ def prepare_stream(server: Any, request: Request, subprotocols: Iterable[str] = 
     :class:`NotFoundError`, :class:`QueryError`, :class:`UnauthorizedError`,
     :class:`ForbiddenError` or a planning error, each with a clear message.
     """
-    from dasflex_core.protocols import check_access, plan_for
+    from dasflex_core.protocols import check_access, plan_for, request_span
     from dasflex_core.protocols.das3 import flex_query
 
     subprotocol = choose_subprotocol(subprotocols)
@@ -130,7 +131,8 @@ def prepare_stream(server: Any, request: Request, subprotocols: Iterable[str] = 
         raise NotFoundError("no data source named in the path (expected <prefix>/<source id>/flexRT)")
     source = server.source(wanted)
     query = flex_query(source, request.query)
-    check_access(server, source, request, query.get("read.time.max"))
+    begin, end = request_span(server, request, source, query, CONVENTION)
+    check_access(server, source, request, end, begin)
     plan = plan_for(source, query, CONVENTION, server, request)
     return StreamSetup(source.id, plan, subprotocol)
 

@@ -37,7 +37,7 @@ from dasflex_core.dastime import SECONDS_1970_TO_2000, parse_us2000
 from dasflex_core.errors import NotFoundError, QueryError
 
 if TYPE_CHECKING:
-    from dasflex_core.sources.model import CacheLevel, Site, SourceDef
+    from dasflex_core.model import CacheLevel, Site, SourceDef
 
 __all__ = ["LOCK_SUFFIX", "TEMP_PREFIX", "CacheIndex", "LevelBlocks", "source_dir_name"]
 

@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-CONVENTIONS = ("das2", "flex", "flexRT", "hapi")
+from dasflex_core import keys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="query parameters, e.g. read.time.min=2017-01-01")
     parser.add_argument("--site", type=Path, default=None, metavar="DIR",
                         help="site directory (default: the bundled examples)")
-    parser.add_argument("--convention", choices=CONVENTIONS, default="flex",
+    parser.add_argument("--convention", choices=keys.CONVENTIONS, default=keys.FLEX,
                         help="query convention of the keys (default: flex)")
     parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
                         help="the block cache to consult (default: the settings' cache_dir)")

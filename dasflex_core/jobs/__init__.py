@@ -25,8 +25,8 @@ from dasflex_core.errors import DasFlexError, QueueUnavailableError
 
 if TYPE_CHECKING:
     from dasflex_core.cache import BlockJob
+    from dasflex_core.model import Site
     from dasflex_core.settings import Settings
-    from dasflex_core.sources.model import Site
 
 __all__ = [
     "JobInfo",
@@ -48,7 +48,7 @@ FAILED_RETRY_AFTER = 600.0
 #: ``progress(done, total)``: called while waiting for jobs.
 ProgressCallback = Callable[[int, int], None]
 
-#: A block builder: ``build(site, cache_dir, job, planner=..., timeout=...) -> str``.
+#: A block builder: ``build(site, cache_dir, job, plan=..., timeout=...) -> str``.
 Builder = Callable[..., str]
 
 

@@ -45,7 +45,7 @@ from dasflex_core.jobs.build import is_built
 if TYPE_CHECKING:
     from dasflex_core.cache import BlockJob
     from dasflex_core.cache.store import CacheIndex
-    from dasflex_core.sources.model import Site
+    from dasflex_core.model import Site
 
 LOG = logging.getLogger("dasflex.jobs")
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dasflex_core import keys
 from dasflex_core.errors import DasFlexError, NoDataError, NotFoundError
 from dasflex_core.http import (
     CORS_HEADERS,
@@ -25,8 +26,9 @@ from dasflex_core.http import (
 )
 
 if TYPE_CHECKING:
+    from dasflex_core.model import Site, SourceDef
+    from dasflex_core.planner import Planner
     from dasflex_core.settings import Settings
-    from dasflex_core.sources.model import Site, SourceDef
 
 LOG = logging.getLogger("dasflex.protocols")
 
@@ -71,18 +73,15 @@ def printable(text: str, limit: int = 80) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 3] + "..."
 
 
-#: Query keys holding a request's first time, most specific first.
-BEGIN_KEYS = ("read.time.min", "start_time", "time.min", "start")
+def request_span(server: Server, request: Request, source: SourceDef,
+                 query: Mapping[str, str], convention: str) -> tuple[str | None, str | None]:
+    """The first and last time ``query`` asks for (either may be None), as the planner reads it.
 
-#: Query keys holding a request's last time, most specific first.
-END_KEYS = ("read.time.max", "end_time", "time.max", "stop")
-
-
-def request_span(query: Any) -> tuple[str | None, str | None]:
-    """The first and last time a query asks for (either may be None)."""
-    begin = next((query.get(key) for key in BEGIN_KEYS if query.get(key)), None)
-    end = next((query.get(key) for key in END_KEYS if query.get(key)), None)
-    return begin, end
+    The planner translates ``convention``'s keys (:meth:`Planner.translate`),
+    so access checks see the very range the pipeline will read.
+    """
+    values = site_planner(server, request).translate(query, convention, source)
+    return values.get(keys.READ_TIME_MIN), values.get(keys.READ_TIME_MAX)
 
 
 def accounts(server: Server) -> Any:
@@ -108,15 +107,12 @@ def check_access(server: Server, source: SourceDef, request: Request,
                  end_time: str | None = None, begin_time: str | None = None) -> None:
     """Raise 401/403 unless ``request`` may read ``source``, 413 when its range is too long.
 
-    Every data path calls this before planning.  Times not given are taken
-    from the request's query (:data:`BEGIN_KEYS`, :data:`END_KEYS`); the end
-    time decides ``AGE`` rules, the client address ``IP`` rules and
-    ``allow_from``.
+    Every data path calls this before planning, with the request's time
+    range (:func:`request_span`); the end time decides ``AGE`` rules, the
+    client address ``IP`` rules and ``allow_from``.
     """
     from dasflex_core import auth
 
-    begin, end = request_span(request.query)
-    begin_time, end_time = begin_time or begin, end_time or end
     authorize(server, source, request, end_time)
     auth.check_span(source.id, begin_time, end_time, max_request_days(server, source))
 
@@ -169,12 +165,17 @@ def plan_for(source: SourceDef, query: Mapping[str, str], convention: str,
     reads covered requests from the cache; the missing blocks a plan reports
     (``cache_gaps``) are queued when ``cache_on_demand`` is set.
     """
-    base = server.base_url(request)
-    planner = server.memo(f"planner:{base}", lambda: _site_planner(server, base))
-    plan = planner.plan(source, dict(query), convention)
+    plan = site_planner(server, request).plan(source, dict(query), convention)
     if plan.cache_gaps and server.settings.cache_on_demand:
         queue_blocks(server, plan.cache_gaps)
     return plan
+
+
+def site_planner(server: Server, request: Request) -> Planner:
+    """This server's planner for ``request``'s base URL (made once per base URL)."""
+    base = server.base_url(request)
+    planner: Planner = server.memo(f"planner:{base}", lambda: _site_planner(server, base))
+    return planner
 
 
 def _site_planner(server: Server, base: str) -> Any:

@@ -21,7 +21,14 @@ from dasflex_core.http import (
     error_response,
     error_style,
 )
-from dasflex_core.protocols import Server, check_access, nodes, plan_for, stream_plan
+from dasflex_core.protocols import (
+    Server,
+    check_access,
+    nodes,
+    plan_for,
+    request_span,
+    stream_plan,
+)
 
 #: Path elements that name a data convention.
 DATA_CONVENTIONS = ("flex", "das2")
@@ -51,8 +58,8 @@ def handle_data(server: Server, request: Request, source_path: str,
         source = server.source(source_path)
         query = flex_query(source, request.query)
         style = error_style(request, stream_style(query, convention))
-        end_time = query.get("read.time.max") or query.get("end_time") or query.get("stop")
-        check_access(server, source, request, end_time)
+        begin, end = request_span(server, request, source, query, convention)
+        check_access(server, source, request, end, begin)
         plan = plan_for(source, query, convention, server, request)
         return stream_plan(plan, request, error_style(request, plan.error_format or "text"),
                            server)

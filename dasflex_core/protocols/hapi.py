@@ -221,21 +221,21 @@ def sub_datasets(source: Any) -> list[SubDataset]:
     A source that needs a time interval gets one only from a numeric
     resolution; the reader options go in when the source takes options.
     """
-    from dasflex_core.sources import common
+    from dasflex_core import keys
 
-    keys = {parameter.key for parameter in source.params}
+    accepted = {parameter.key for parameter in source.params}
     found = []
     for sub in source.sub_sources:
         query: dict[str, str] = {}
         seconds = _seconds(sub.resolution)
         if source.requires_interval:
-            if seconds is None or common.TIME_INTERVAL not in keys:
+            if seconds is None or keys.READ_TIME_INTERVAL not in accepted:
                 continue
-            query[common.TIME_INTERVAL] = f"{seconds:g}"
-        elif seconds is not None and common.RESOLUTION in keys:
-            query[common.RESOLUTION] = f"{seconds:g}"
-        if sub.params.strip() and common.READER_OPTIONS in keys:
-            query[common.READER_OPTIONS] = sub.params.strip()
+            query[keys.READ_TIME_INTERVAL] = f"{seconds:g}"
+        elif seconds is not None and keys.BIN_TIME_MAX in accepted:
+            query[keys.BIN_TIME_MAX] = f"{seconds:g}"
+        if sub.params.strip() and keys.READ_OPTS in accepted:
+            query[keys.READ_OPTS] = sub.params.strip()
         found.append(SubDataset(source, sub, query))
     return found
 

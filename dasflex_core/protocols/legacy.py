@@ -14,6 +14,7 @@ import html
 from collections.abc import Callable
 from urllib.parse import urlencode
 
+from dasflex_core import keys
 from dasflex_core.dastime.hapi import to_hapi_time
 from dasflex_core.errors import NoDataError, NotFoundError, QueryError
 from dasflex_core.http import (
@@ -32,6 +33,7 @@ from dasflex_core.protocols import (
     nodes,
     plan_for,
     printable,
+    request_span,
     stream_plan,
 )
 
@@ -88,19 +90,20 @@ def _dataset(server: Server, request: Request) -> Response:
     if moved is not None:
         return moved
     query = request.query.without(*ROUTING_KEYS).to_dict()
-    check_access(server, source, request, query.get("end_time") or query.get("stop"))
-    _check_valid_range(source.valid_range, query)
+    begin, end = request_span(server, request, source, query, keys.DAS2)
+    check_access(server, source, request, end, begin)
+    _check_valid_range(source.valid_range, begin, end)
     style = "das2"
-    plan = plan_for(source, query, "das2", server, request)
+    plan = plan_for(source, query, keys.DAS2, server, request)
     return stream_plan(plan, request, style, server)
 
 
-def _check_valid_range(valid_range: tuple[str, str] | None, query: dict[str, str]) -> None:
-    """Raise :class:`NoDataError` when the request lies wholly outside ``valid_range``.
+def _check_valid_range(valid_range: tuple[str, str] | None, begin: str | None,
+                       end: str | None) -> None:
+    """Raise :class:`NoDataError` when ``begin``..``end`` lies wholly outside ``valid_range``.
 
     Times that cannot be read here are left for the planner to reject.
     """
-    begin, end = query.get("start_time"), query.get("end_time")
     if not valid_range or not begin or not end:
         return
     times = [to_hapi_time(text) for text in (*valid_range, begin, end)]

@@ -16,8 +16,8 @@ from dasflex_core.protocols import Server
 from dasflex_core.protocols.routes import dispatch, read_request_body
 
 if TYPE_CHECKING:
+    from dasflex_core.model import Site
     from dasflex_core.settings import Settings
-    from dasflex_core.sources.model import Site
 
 StartResponse = Callable[..., Any]
 

@@ -157,7 +157,8 @@ def test_the_example_settings_file_serves_the_bundled_site():
 
 
 def test_example_command_table_loads():
-    from dasflex_core.commands import builtin_commands, load_command_table
+    from dasflex_core.commands import builtin_commands
+    from dasflex_core.sources.loader import load_command_table
 
     table = load_command_table(PROJECT_DIR / "examples" / "commands" / "das3_to_das2.json")
     merged = builtin_commands().merged(table)

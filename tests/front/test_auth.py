@@ -6,6 +6,7 @@ import pytest
 
 from dasflex_core.errors import ForbiddenError, UnauthorizedError
 from dasflex_core.http import Request
+from dasflex_core.model import Access, AccessRule, SourceDef
 from dasflex_core.protocols.auth import (
     age_seconds,
     authorize,
@@ -13,7 +14,6 @@ from dasflex_core.protocols.auth import (
     check_password,
     hash_password,
 )
-from dasflex_core.sources.model import Access, AccessRule, SourceDef
 from tests.front.conftest import basic
 
 USERS = {"ann": hash_password("pw", iterations=1000), "bob": hash_password("pw2", iterations=1000)}

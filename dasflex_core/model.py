@@ -1,9 +1,12 @@
-"""The typed model of data source definitions.
+"""The typed model of data source definitions and command tables.
 
 Both definition formats (DSDF and our JSON format) load into these frozen
-dataclasses.  The planner turns a :class:`SourceDef`'s commands into a graph
-whose nodes are :class:`StreamType` values; the catalog turns the public parts
-into the nodes clients fetch.  Nothing here reads files or runs programs.
+dataclasses, and command tables (``commands/builtin.json``, a site's
+``_commands.json``) into a :class:`CommandTable`.  The planner turns a
+:class:`SourceDef`'s commands into a graph whose nodes are
+:class:`StreamType` values; the catalog turns the public parts into the
+nodes clients fetch.  Nothing here reads files or runs programs, and this
+module imports no other module of the project.
 
 Field values are plain, immutable data: tuples instead of lists and
 ``Mapping`` values that callers must not modify.
@@ -15,16 +18,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from dasflex_core.commands import CommandTable
+from typing import Any
 
 #: Comparisons a :class:`Condition` may use.
 COMPARISONS = ("eq", "ne", "gt", "lt", "ge", "le")
-
-#: The request conventions (query dialects) a source can be reached through.
-CONVENTIONS = ("das2", "flex", "flexRT", "hapi")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -197,6 +194,61 @@ class Convention:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamFormat:
+    """How a stream type is offered: the format keys selecting it, MIME, extension."""
+
+    stream: StreamType
+    format: str
+    version: str
+    mime: str
+    extension: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class CommandTable:
+    """Commands, the parameters they read, conventions and stream formats.
+
+    ``aliases`` maps a parameter to value renames applied after checking
+    (e.g. ``format.delim``: ``tab`` -> a tab character); ``value_maps`` maps a
+    convention to per-incoming-key value renames (das2 ``ascii=1``).  The
+    built-in table is :func:`dasflex_core.commands.builtin_commands`.
+    """
+
+    commands: tuple[CommandDef, ...] = ()
+    params: Mapping[str, Param] = field(default_factory=dict)
+    conventions: Mapping[str, Convention] = field(default_factory=dict)
+    value_maps: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
+    aliases: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    streams: Mapping[StreamType, StreamFormat] = field(default_factory=dict)
+
+    def merged(self, site: CommandTable) -> CommandTable:
+        """This table with ``site``'s entries added; same names are replaced.
+
+        A site's convention is laid over the one of the same name key by key
+        (its renames, defaults and value maps added or replacing), so a site
+        adds a das2 key without repeating the standard ones.
+        """
+        replaced = {command.name for command in site.commands}
+        kept = tuple(c for c in self.commands if c.name not in replaced)
+        conventions = dict(self.conventions)
+        for name, rules in site.conventions.items():
+            base = conventions.get(name, Convention(name))
+            conventions[name] = Convention(name, {**base.translate, **rules.translate},
+                                           {**base.defaults, **rules.defaults})
+        value_maps = {name: {**self.value_maps.get(name, {}), **site.value_maps.get(name, {})}
+                      for name in {*self.value_maps, *site.value_maps}}
+        return CommandTable(
+            commands=kept + site.commands,
+            params={**self.params, **site.params},
+            conventions=conventions,
+            value_maps=value_maps,
+            aliases={**self.aliases, **site.aliases},
+            streams={**self.streams, **site.streams},
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Example:
     """A ready-made query: a label and ``flex`` key settings."""
 
@@ -335,7 +387,11 @@ class SourceDef:
         return next((p for p in self.params if p.key == key), None)
 
     def convention(self, name: str) -> Convention:
-        """The named convention, or an empty one (identity translation)."""
+        """The source's own rules for the named convention, or none.
+
+        The standard rules live in the command table (``commands/builtin.json``);
+        the planner lays these over them (:func:`dasflex_core.planner.translate`).
+        """
         return self.conventions.get(name) or Convention(name)
 
 
