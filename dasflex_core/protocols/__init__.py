@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from dasflex_core.cache import BlockJob
     from dasflex_core.jobs import JobQueue
     from dasflex_core.planner import Plan, Planner
-    from dasflex_core.runner import PipelineRun
     from dasflex_core.settings import Settings
     from dasflex_core.sources.model import Access, Site, SourceDef
 
@@ -272,7 +271,7 @@ def stream_plan(plan: ServedPlan, request: Request, style: str, server: Server,
     headers = headers if headers is not None else content_headers(plan)
     if request.is_head:
         return Response(200, headers, b"")
-    chunks: PipelineRun | None = None
+    chunks: Iterator[bytes] | None = None
     try:
         chunks = runner.run(plan, first_byte_timeout=server.settings.first_byte_timeout,
                             total_timeout=server.settings.total_timeout)
@@ -293,8 +292,9 @@ def stream_plan(plan: ServedPlan, request: Request, style: str, server: Server,
                     zero_copy=lambda sink: _set_splice_sink(chunks, sink))
 
 
-def _set_splice_sink(chunks: PipelineRun, sink: Callable[[int, int], int]) -> None:
-    chunks.splice_sink = sink
+def _set_splice_sink(chunks: Iterator[bytes], sink: Callable[[int, int], int]) -> None:
+    if isinstance(chunks, runner.PipelineRun):
+        chunks.splice_sink = sink
 
 
 def _first_chunk(chunks: Iterable[bytes]) -> bytes:
@@ -304,7 +304,7 @@ def _first_chunk(chunks: Iterable[bytes]) -> bytes:
     return b""
 
 
-def _body(first: bytes, chunks: PipelineRun, style: str, prefix: bytes,
+def _body(first: bytes, chunks: Iterator[bytes], style: str, prefix: bytes,
           suffix: bytes) -> Iterator[bytes]:
     try:
         if prefix:
@@ -325,9 +325,10 @@ def _body(first: bytes, chunks: PipelineRun, style: str, prefix: bytes,
         yield suffix
 
 
-def _close(chunks: PipelineRun | None, *, log: bool = False) -> None:
-    if chunks is None:
-        return
-    chunks.close()
-    if log and LOG.isEnabledFor(logging.INFO):
+def _close(chunks: Iterator[bytes] | None, *, log: bool = False) -> None:
+    """Stop the pipeline (any iterator of chunks with a ``close``); log how its stages ended."""
+    close = getattr(chunks, "close", None)
+    if close is not None:
+        close()
+    if log and isinstance(chunks, runner.PipelineRun) and LOG.isEnabledFor(logging.INFO):
         LOG.info("pipeline finished: %s", chunks.log_record())
