@@ -278,7 +278,7 @@ def _hapi_server(site: Any) -> Any:
 def _check_hapi(server: Any, planner: Any, source: Any, index: int,
                 settings: dict[str, str], timeout: float) -> list[Check]:
     from dasflex_core.http import Request
-    from dasflex_core.protocols.hapi import source_info
+    from dasflex_core.protocols.hapi_datasets import source_info
 
     started = time.monotonic()
     try:

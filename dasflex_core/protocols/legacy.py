@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from dasflex_core import keys
@@ -36,6 +37,9 @@ from dasflex_core.protocols import (
     request_span,
     stream_plan,
 )
+
+if TYPE_CHECKING:
+    from dasflex_core.model import SourceDef
 
 #: Legacy keys answered by this module.
 SERVER_KEYWORDS = ("list", "discovery", "dsdf", "dataset", "compactdataset",
@@ -115,9 +119,9 @@ def _check_valid_range(valid_range: tuple[str, str] | None, begin: str | None,
                           f"this source has data from {valid_range[0]} to {valid_range[1]}")
 
 
-def redirect_for(server: Server, request: Request, source: object) -> Response | None:
+def redirect_for(server: Server, request: Request, source: SourceDef) -> Response | None:
     """A redirect when the source was renamed or lives on another server."""
-    rename = getattr(source, "rename", None)
+    rename = source.rename
     if rename:
         if rename.startswith(("http://", "https://")):
             return redirect_response(rename, permanent=True)
@@ -125,7 +129,7 @@ def redirect_for(server: Server, request: Request, source: object) -> Response |
                  for key, value in request.query.pairs]
         return redirect_response(f"{server.base_url(request)}/?{urlencode(pairs)}",
                                  permanent=True)
-    other = getattr(source, "server", None)
+    other = source.server
     if other and not server.settings.ignore_redirect and not _same_server(
             other, server.base_url(request)):
         return redirect_response(f"{other.rstrip('?')}?{urlencode(request.query.pairs)}")

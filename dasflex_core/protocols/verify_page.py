@@ -4,19 +4,26 @@ The stream is an uploaded file (``POST``, ``multipart/form-data`` field
 ``file`` or a raw body, at most :data:`MAX_UPLOAD_BYTES`) or a URL of this
 server's own data.  A URL is never fetched over the network: its host must be
 this server's and its path is answered in-process by the route table, so no
-other host can be reached through the page.  The report gives the version,
-the packets and their record counts, the first and last time, and the first
-error with its byte offset.
+other host can be reached through the page (the route table's ``dispatch``
+is passed in as ``answer``, so this page never imports the table that routes
+to it).  The report gives the version, the packets and their record counts,
+the first and last time, and the first error with its byte offset.
+
+This is the web page; ``dasflex verify`` (:mod:`dasflex_core.verify`) checks
+a whole server from the command line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from email import policy
+from email.parser import BytesParser
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
+from dasflex_core.codecs import make_reader, stream_version
 from dasflex_core.errors import DasFlexError, QueryError, StreamError
 from dasflex_core.http import (
     MIME_HTML,
@@ -28,6 +35,15 @@ from dasflex_core.http import (
     text_response,
 )
 from dasflex_core.protocols import Server, printable
+from dasflex_core.protocols.html import page
+
+if TYPE_CHECKING:
+    from dasflex_core.cli.inspect_cmd import _Summary
+    from dasflex_core.codecs.das2 import Das2Reader
+    from dasflex_core.codecs.das3 import Das3Reader
+
+#: How a URL of this server is answered in-process (the route table's ``dispatch``).
+Answer = Callable[[Server, Request], Response]
 
 #: Largest upload accepted (bytes); front ends read at most this much.
 MAX_UPLOAD_BYTES = 32 << 20
@@ -46,24 +62,27 @@ class Report:
     """The outcome of checking one stream."""
 
     origin: str
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: Mapping[str, object] = field(default_factory=dict)
     bytes_read: int = 0
     truncated: bool = False
     error: StreamError | None = None
     http_status: int | None = None
 
 
-def handle(server: Server, request: Request) -> Response:
-    """Answer ``/verify`` (the form, or the report of an upload or a local URL)."""
+def handle(server: Server, request: Request, answer: Answer) -> Response:
+    """Answer ``/verify`` (the form, or the report of an upload or a local URL).
+
+    ``answer`` answers a local URL's request in-process (the route table's ``dispatch``).
+    """
     try:
         if request.method not in VERIFY_METHODS:
             raise QueryError(f"method {request.method} is not allowed on /verify")
         if request.method == "POST":
-            return _report_page(server, request, _posted_report(server, request))
+            return _report_page(server, request, _posted_report(server, request, answer))
         url = request.query.get("url")
         if not url:
             return _page(server, request, "Verify a das2 or das3 stream", _form(server, request))
-        return _report_page(server, request, verify_local_url(server, request, url))
+        return _report_page(server, request, verify_local_url(server, request, url, answer))
     except Exception as error:  # noqa: BLE001 - mapped to a response once, here
         response = error_response(error, "html")
         if request.method not in VERIFY_METHODS:
@@ -77,14 +96,14 @@ def verify_chunks(chunks: Iterable[bytes], origin: str, limit: int | None = None
     from dasflex_core.cli.inspect_cmd import _Summary
 
     report = Report(origin)
-    summary: Any = None
-    reader: Any = None
+    summary: _Summary | None = None
+    reader: Das2Reader | Das3Reader | None = None
     try:
         for chunk in _sniffed(chunks, limit, report):
-            if reader is None:
+            if reader is None or summary is None:
                 reader, summary = _start(chunk)
             summary.add_all(reader.feed(chunk))
-        if reader is None:
+        if reader is None or summary is None:
             raise StreamError("empty input: no das2 or das3 stream header", 0)
         if not report.truncated:
             summary.add_all(reader.close())
@@ -115,9 +134,8 @@ def _sniffed(chunks: Iterable[bytes], limit: int | None, report: Report) -> Iter
         yield pending
 
 
-def _start(first: bytes) -> tuple[Any, Any]:
+def _start(first: bytes) -> tuple[Das2Reader | Das3Reader, _Summary]:
     from dasflex_core.cli.inspect_cmd import _Summary
-    from dasflex_core.codecs import make_reader, stream_version
 
     return make_reader(first), _Summary(stream_version(first))
 
@@ -125,7 +143,7 @@ def _start(first: bytes) -> tuple[Any, Any]:
 # ----------------------------------------------------------------- sources
 
 
-def _posted_report(server: Server, request: Request) -> Report:
+def _posted_report(server: Server, request: Request, answer: Answer) -> Report:
     content_type = request.header("content-type")
     if not content_type.lower().startswith("multipart/form-data"):
         return verify_chunks([request.body], "uploaded body")
@@ -135,15 +153,12 @@ def _posted_report(server: Server, request: Request) -> Report:
         return verify_chunks([upload[1]], f"uploaded file {upload[0] or '(unnamed)'}")
     url = fields.get("url")
     if url is not None and url[1].strip():
-        return verify_local_url(server, request, url[1].decode("utf-8", "replace"))
+        return verify_local_url(server, request, url[1].decode("utf-8", "replace"), answer)
     raise QueryError("choose a file to upload or give a URL of this server's data")
 
 
 def parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[str, bytes]]:
     """``{field name: (file name, bytes)}`` of a ``multipart/form-data`` body."""
-    from email import policy
-    from email.parser import BytesParser
-
     head = b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n"
     message = BytesParser(policy=policy.HTTP).parsebytes(head + body)
     if not message.is_multipart() or message.defects:
@@ -157,12 +172,10 @@ def parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[str, byte
     return fields
 
 
-def verify_local_url(server: Server, request: Request, url: str) -> Report:
-    """Check the stream this server answers for ``url`` (answered in-process)."""
-    from dasflex_core.protocols.routes import dispatch
-
+def verify_local_url(server: Server, request: Request, url: str, answer: Answer) -> Report:
+    """Check the stream this server answers for ``url`` (``answer`` answers it in-process)."""
     inner = local_request(server, request, url)
-    response = dispatch(server, inner)
+    response = answer(server, inner)
     chunks = iterate_body(response.body)
     try:
         report = verify_chunks(chunks, f"{inner.path}?{inner.raw_query}".rstrip("?"),
@@ -207,8 +220,6 @@ def local_request(server: Server, request: Request, url: str) -> Request:
 
 
 def _page(server: Server, request: Request, title: str, body: str) -> Response:
-    from dasflex_core.protocols.html import page
-
     text = page(title, body, server.settings.site_title, server.base_url(request))
     return text_response(text, mime=MIME_HTML)
 
@@ -256,22 +267,29 @@ def render_report(report: Report) -> str:
     return f"<table>{table}</table>{_packet_table(summary)}{_exception_list(summary)}"
 
 
-def _packet_table(summary: dict[str, Any]) -> str:
-    packets = summary.get("packets") or {}
+def _packet_table(summary: Mapping[str, object]) -> str:
+    packets = _mapping(summary.get("packets"))
     if not packets:
         return ""
     rows = "".join(
-        f"<tr><td>{escape(key)}</td><td>{escape(str(entry.get('definition', {}).get('kind', '')))}"
-        f"</td><td>{entry.get('definitions', 0)}</td><td>{entry.get('records', 0)}</td></tr>"
+        f"<tr><td>{escape(key)}</td>"
+        f"<td>{escape(str(_mapping(_mapping(entry).get('definition')).get('kind', '')))}</td>"
+        f"<td>{_mapping(entry).get('definitions', 0)}</td>"
+        f"<td>{_mapping(entry).get('records', 0)}</td></tr>"
         for key, entry in packets.items())
     return ("<h2>Packets</h2><table><tr><th>id</th><th>kind</th><th>definitions</th>"
             f"<th>records</th></tr>{rows}</table>")
 
 
-def _exception_list(summary: dict[str, Any]) -> str:
+def _exception_list(summary: Mapping[str, object]) -> str:
     exceptions = summary.get("exceptions") or []
-    if not exceptions:
+    if not isinstance(exceptions, list) or not exceptions:
         return ""
-    items = "".join(f"<li>{escape(item['type'])}: {escape(item['message'])}</li>"
-                    for item in exceptions)
+    items = "".join(f"<li>{escape(str(item['type']))}: {escape(str(item['message']))}</li>"
+                    for item in map(_mapping, exceptions))
     return f"<h2>Exceptions in the stream</h2><ul>{items}</ul>"
+
+
+def _mapping(value: object) -> Mapping[str, object]:
+    """``value`` when it is a mapping (a part of a summary), else an empty one."""
+    return value if isinstance(value, Mapping) else {}

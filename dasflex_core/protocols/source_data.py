@@ -1,45 +1,25 @@
-"""The das3 ("flex") API: ``/source/<id>/<convention>`` data and catalog files.
+"""A source's data under ``/source/<id>/<convention>``, in either convention.
 
 Source paths are the lower-cased source id (``/source/examples/random/flex``);
 other cases of the same id are accepted.  The last path element picks the
-convention: ``flex`` (das3 query keys) or ``das2`` (legacy keys).  Catalog
-node files (``/source/<id>/flex.json``, ``das2.d2t``, ``/source/<dir>.json``),
-``/catalog.json``, ``/root.json`` and ``/nodes.csv`` come from the catalog
-builder; definition files and command lines are never served.
+convention: ``flex`` (das3 query keys) or ``das2`` (legacy keys); the planner
+makes das2 or das3 streams, or any other format, for both.  The catalog files
+beside them are :mod:`.catalog_files`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from dasflex_core.errors import NotFoundError, QueryError
-from dasflex_core.http import (
-    CORS_HEADERS,
-    Query,
-    Request,
-    Response,
-    error_response,
-    error_style,
-)
-from dasflex_core.protocols import (
-    Server,
-    check_access,
-    nodes,
-    plan_for,
-    request_span,
-    stream_plan,
-)
+from dasflex_core.errors import QueryError
+from dasflex_core.http import Query, Request, Response, error_response, error_style
+from dasflex_core.protocols import Server, check_access, plan_for, request_span, stream_plan
+
+if TYPE_CHECKING:
+    from dasflex_core.model import SourceDef
 
 #: Path elements that name a data convention.
 DATA_CONVENTIONS = ("flex", "das2")
-
-#: MIME types of the catalog files, by extension.
-FILE_TYPES = {
-    ".json": "application/json",
-    ".csv": "text/csv; charset=utf-8",
-    ".d2t": "text/vnd.das2.das2stream; charset=utf-8",
-    ".txt": "text/plain; charset=utf-8",
-}
 
 
 def stream_style(query: dict[str, str], convention: str) -> str:
@@ -50,8 +30,7 @@ def stream_style(query: dict[str, str], convention: str) -> str:
     return "das2"
 
 
-def handle_data(server: Server, request: Request, source_path: str,
-                convention: str) -> Response:
+def handle(server: Server, request: Request, source_path: str, convention: str) -> Response:
     """Stream ``/source/<source_path>/<convention>?...``."""
     style = error_style(request, "das2")
     try:
@@ -67,7 +46,7 @@ def handle_data(server: Server, request: Request, source_path: str,
         return error_response(error, style)
 
 
-def flex_query(source: Any, query: Query) -> dict[str, str]:
+def flex_query(source: SourceDef, query: Query) -> dict[str, str]:
     """The query as a dict without empty values; a FlagSet's repeated keys are joined.
 
     Browsers send a form's empty fields and one key per ticked checkbox.
@@ -83,27 +62,6 @@ def flex_query(source: Any, query: Query) -> dict[str, str]:
             raise QueryError(f"query parameter '{key}' was given more than once")
         joined[key] = (param.flag_sep if param is not None else " ").join(items)
     return joined
-
-
-def handle_file(server: Server, request: Request, path: str) -> Response:
-    """A catalog file under ``/source/`` or at the top (``/catalog.json``...)."""
-    style = error_style(request, "json")
-    try:
-        name = path.strip("/")
-        body = nodes.site_file(server, request, name)
-        if body is None:
-            raise NotFoundError("no such catalog file")
-        extension = name[name.rfind("."):] if "." in name else ""
-        mime = FILE_TYPES.get(extension, "application/octet-stream")
-        if extension == ".d2t" and request.wants_html():
-            mime = "text/plain; charset=utf-8"
-        headers = [("Content-Type", mime), *CORS_HEADERS]
-        if extension == ".csv":
-            headers.append(("Content-Disposition",
-                            f'attachment; filename="{name.rsplit("/", 1)[-1]}"'))
-        return Response(200, headers, body)
-    except Exception as error:  # noqa: BLE001 - mapped to a response once, here
-        return error_response(error, style)
 
 
 def split_data_path(path: str) -> tuple[str, str] | None:
