@@ -17,6 +17,7 @@ from html import escape
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from dasflex_core.codecs.summary import EventReader, StreamSummary, start_summary
 from dasflex_core.errors import DasFlexError, QueryError, StreamError
 from dasflex_core.http import (
     MIME_HTML,
@@ -74,24 +75,22 @@ def handle(server: Server, request: Request) -> Response:
 
 def verify_chunks(chunks: Iterable[bytes], origin: str, limit: int | None = None) -> Report:
     """Check the stream in ``chunks`` (at most ``limit`` bytes); never raises StreamError."""
-    from dasflex_core.cli.inspect_cmd import _Summary
-
     report = Report(origin)
-    summary: Any = None
-    reader: Any = None
+    summary: StreamSummary | None = None
+    reader: EventReader | None = None
     try:
         for chunk in _sniffed(chunks, limit, report):
-            if reader is None:
-                reader, summary = _start(chunk)
+            if reader is None or summary is None:
+                reader, summary = start_summary(chunk)
             summary.add_all(reader.feed(chunk))
-        if reader is None:
+        if reader is None or summary is None:
             raise StreamError("empty input: no das2 or das3 stream header", 0)
         if not report.truncated:
             summary.add_all(reader.close())
     except StreamError as error:
         report.error = error
     if summary is None:
-        summary = _Summary("unknown")
+        summary = StreamSummary("unknown")
     report.summary = summary.result()
     return report
 
@@ -113,13 +112,6 @@ def _sniffed(chunks: Iterable[bytes], limit: int | None, report: Report) -> Iter
             return
     if pending:
         yield pending
-
-
-def _start(first: bytes) -> tuple[Any, Any]:
-    from dasflex_core.cli.inspect_cmd import _Summary
-    from dasflex_core.codecs import make_reader, stream_version
-
-    return make_reader(first), _Summary(stream_version(first))
 
 
 # ----------------------------------------------------------------- sources
