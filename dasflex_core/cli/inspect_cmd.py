@@ -14,7 +14,9 @@ import sys
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
+from dasflex_core.cli.common import fail
 from dasflex_core.codecs.summary import summarize
+from dasflex_core.errors import DasFlexError
 
 _CHUNK = 1 << 20
 
@@ -34,8 +36,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Inspect ``args.file``; print the summary or the error."""
-    from dasflex_core.errors import DasFlexError
-
     try:
         if args.file == "-":
             summary = inspect_stream(sys.stdin.buffer)
@@ -43,11 +43,9 @@ def run(args: argparse.Namespace) -> int:
             with open(args.file, "rb") as stream:
                 summary = inspect_stream(stream)
     except OSError as exc:
-        print(f"dasflex inspect: {args.file}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        return fail("inspect", f"{args.file}: {exc.strerror or exc}")
     except DasFlexError as exc:
-        print(f"dasflex inspect: {args.file}: invalid stream: {exc}", file=sys.stderr)
-        return 1
+        return fail("inspect", f"{args.file}: invalid stream: {exc}")
     print(json.dumps(summary, indent=2))
     return 0
 
