@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dasflex_core.codecs.summary import StreamSummary, summarize
 from dasflex_core.errors import DasFlexError, NoPipelineError, StreamError
 from dasflex_core.keys import (
     BIN_TIME_MAX,
@@ -177,70 +178,34 @@ def _time_window(settings: Mapping[str, str], source: Any) -> tuple[float, float
 
 
 def _validate_das2(data: bytes, window: tuple[float, float] | None) -> int:
-    from dasflex_core.codecs.das2 import Das2Reader
+    summary = _summary(data, "das2")
+    if window is not None and summary.earliest is not None and summary.latest is not None:
+        _check_times(summary.earliest, summary.latest, window)
+    return summary.records
 
-    reader = Das2Reader()
-    events = [*reader.feed(data), *reader.close()]
-    records = 0
-    for event in _data_events(events):
-        records += event.count
-        if window is not None:
-            _check_times(event, window)
-    if not records:
+
+def _validate_das3(data: bytes) -> int:
+    return _summary(data, "das3").records
+
+
+def _summary(data: bytes, stream_format: str) -> StreamSummary:
+    """The summary of a ``stream_format`` stream; StreamError when it is invalid, reports
+    an exception or holds no data record."""
+    summary = summarize([data], stream_format)
+    if summary.exceptions:
+        first = summary.exceptions[0]
+        raise StreamError(f"the stream reports {first['type']}: {first['message'][:200]}")
+    if not summary.records:
         raise StreamError("the stream holds no data record")
-    return records
+    return summary
 
 
-def _data_events(events: list[Any]) -> list[Any]:
-    """The data runs among ``events``; raise StreamError on an exception packet."""
-    from dasflex_core.codecs.events import DataRun, StreamException
-
-    found = []
-    for event in events:
-        if isinstance(event, StreamException):
-            raise StreamError(f"the stream reports {event.type}: {event.message[:200]}")
-        if isinstance(event, DataRun):
-            found.append(event)
-    return found
-
-
-def _check_times(event: Any, window: tuple[float, float]) -> None:
-    import numpy as np
-
-    header = event.header
-    plane = getattr(header, "x_plane", None)
-    if plane is None:
-        return
-    values = np.asarray(event.records[header.field(plane)], dtype=np.float64)
-    times = _as_us2000(values, plane.value_units)
-    if times is None or not len(times):
-        return
-    low, high = float(np.nanmin(times)), float(np.nanmax(times))
+def _check_times(low: float, high: float, window: tuple[float, float]) -> None:
+    """StreamError when the record times ``low`` to ``high`` (us2000) leave ``window``."""
     if low < window[0] or high > window[1]:
         from dasflex_core.dastime import from_us2000
 
         raise StreamError(f"record times {from_us2000(low)} to {from_us2000(high)} leave the range")
-
-
-def _as_us2000(values: Any, units: str) -> Any:
-    """Times in us2000, or None when ``units`` is not a time unit."""
-    if units == "us2000":
-        return values
-    from dasflex_core.dastime.vec import TIME_UNITS, convert_times
-
-    known = {name.lower(): name for name in TIME_UNITS}
-    if units.lower() not in known:
-        return None
-    return convert_times(values, known[units.lower()], "us2000")
-
-
-def _validate_das3(data: bytes) -> int:
-    from dasflex_core.codecs.das3 import read_all
-
-    records = sum(event.count for event in _data_events(read_all(data)))
-    if not records:
-        raise StreamError("the stream holds no data record")
-    return records
 
 
 def _validate_csv(data: bytes) -> int:

@@ -11,7 +11,7 @@ from dasflex_core.errors import PipelineTimeoutError
 if TYPE_CHECKING:
     from dasflex_core.cache import BlockJob
     from dasflex_core.cache.store import CacheIndex
-    from dasflex_core.jobs import Builder
+    from dasflex_core.jobs.base import Builder
     from dasflex_core.model import Site
 
 #: Seconds between two looks at a block another process is building.

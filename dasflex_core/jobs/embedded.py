@@ -21,7 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dasflex_core.jobs import (
+from dasflex_core.jobs.base import (
     FAILED,
     FAILED_RETRY_AFTER,
     FINISHED,

@@ -27,7 +27,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dasflex_core.jobs import (
+from dasflex_core.jobs.base import (
     FAILED,
     FAILED_RETRY_AFTER,
     FINISHED,

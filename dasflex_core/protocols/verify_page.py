@@ -23,7 +23,7 @@ from html import escape
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from dasflex_core.codecs import make_reader, stream_version
+from dasflex_core.codecs.summary import EventReader, StreamSummary, start_summary
 from dasflex_core.errors import DasFlexError, QueryError, StreamError
 from dasflex_core.http import (
     MIME_HTML,
@@ -38,9 +38,7 @@ from dasflex_core.protocols import Server, printable
 from dasflex_core.protocols.html import page
 
 if TYPE_CHECKING:
-    from dasflex_core.cli.inspect_cmd import _Summary
-    from dasflex_core.codecs.das2 import Das2Reader
-    from dasflex_core.codecs.das3 import Das3Reader
+    pass
 
 #: How a URL of this server is answered in-process (the route table's ``dispatch``).
 Answer = Callable[[Server, Request], Response]
@@ -93,15 +91,13 @@ def handle(server: Server, request: Request, answer: Answer) -> Response:
 
 def verify_chunks(chunks: Iterable[bytes], origin: str, limit: int | None = None) -> Report:
     """Check the stream in ``chunks`` (at most ``limit`` bytes); never raises StreamError."""
-    from dasflex_core.cli.inspect_cmd import _Summary
-
     report = Report(origin)
-    summary: _Summary | None = None
-    reader: Das2Reader | Das3Reader | None = None
+    summary: StreamSummary | None = None
+    reader: EventReader | None = None
     try:
         for chunk in _sniffed(chunks, limit, report):
             if reader is None or summary is None:
-                reader, summary = _start(chunk)
+                reader, summary = start_summary(chunk)
             summary.add_all(reader.feed(chunk))
         if reader is None or summary is None:
             raise StreamError("empty input: no das2 or das3 stream header", 0)
@@ -110,7 +106,7 @@ def verify_chunks(chunks: Iterable[bytes], origin: str, limit: int | None = None
     except StreamError as error:
         report.error = error
     if summary is None:
-        summary = _Summary("unknown")
+        summary = StreamSummary("unknown")
     report.summary = summary.result()
     return report
 
@@ -132,12 +128,6 @@ def _sniffed(chunks: Iterable[bytes], limit: int | None, report: Report) -> Iter
             return
     if pending:
         yield pending
-
-
-def _start(first: bytes) -> tuple[Das2Reader | Das3Reader, _Summary]:
-    from dasflex_core.cli.inspect_cmd import _Summary
-
-    return make_reader(first), _Summary(stream_version(first))
 
 
 # ----------------------------------------------------------------- sources
