@@ -12,13 +12,14 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dasflex_core import keys
 from dasflex_core.codecs.events import DataRun, EventStream
 from dasflex_core.errors import QueryError, StreamError, TooLargeError
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from dasflex_core.sources.model import SourceDef
+    from dasflex_core.model import SourceDef
 
 __all__ = ["MAX_BINS", "Coverage", "compute_coverage", "coverage_png", "default_bin_seconds",
            "default_range"]
@@ -31,7 +32,7 @@ DEFAULT_BINS = 200
 DEFAULT_TIMEOUT = 120.0
 
 _RATE_TOOL = "dasflex_core.tools.das2_bin_ratesec"
-_DAS2_QUERY = {"format.type": "das", "format.version": "2", "format.serial": "binary"}
+_DAS2_QUERY = {keys.FORMAT_TYPE: "das", keys.FORMAT_VERSION: "2", keys.FORMAT_SERIAL: "binary"}
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,8 @@ def default_range(source: SourceDef) -> tuple[str, str] | None:
     if source.valid_range:
         return source.valid_range
     for example in source.examples:
-        begin = example.settings.get("read.time.min")
-        end = example.settings.get("read.time.max")
+        begin = example.settings.get(keys.READ_TIME_MIN)
+        end = example.settings.get(keys.READ_TIME_MAX)
         if begin and end:
             return str(begin), str(end)
     return None
@@ -147,7 +148,7 @@ def _run_rate_pipeline(source: SourceDef, begin: str, end: str, width: float, or
     from dasflex_core import runner
     from dasflex_core.planner import plan
 
-    query = {"read.time.min": begin, "read.time.max": end, **_DAS2_QUERY}
+    query = {keys.READ_TIME_MIN: begin, keys.READ_TIME_MAX: end, **_DAS2_QUERY}
     reader_plan = plan(source, query, planner=planner)
     rate_stage = (sys.executable, "-m", _RATE_TOOL, "-b", origin, f"{width:.9g}")
     stages = (*reader_plan.stages, rate_stage)

@@ -45,9 +45,9 @@ from dasflex_ws import routing
 from dasflex_ws.pipeline import AsyncPipeline
 
 if TYPE_CHECKING:
+    from dasflex_core.model import Site
     from dasflex_core.protocols import Server
     from dasflex_core.settings import Settings
-    from dasflex_core.sources.model import Site
 
 LOG = logging.getLogger("dasflex.ws")
 

@@ -45,7 +45,6 @@ _DAS3_TO_DAS2_REAL = {"<f8": "little_endian_real8", ">f8": "sun_real8",
 #: das2C widens asciiN planes to N + 2 bytes in das3 (``%.Ne`` keeps 2 more digits).
 _ASCII_WIDENING = 2
 _TIME_FILL_TEXT = "0001-01-01T00:00:00.000000"
-_DAS2_TO_DAS3_EXCEPTIONS = {"NoDataInInterval": "NoMatchingData", "IllegalArgument": "QueryError"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,11 +339,6 @@ def _units_parse(units: str) -> bool:
     except DasFlexError:
         return False
     return True
-
-
-def das3_exception_type(das2_type: str) -> str:
-    """The das3 exception type for a das2 one (NoDataInInterval -> NoMatchingData)."""
-    return _DAS2_TO_DAS3_EXCEPTIONS.get(das2_type, "ServerError")
 
 
 def property_to_das2(prop: Property3) -> d2.Property:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from ..errors import das2_exception_type, das3_exception_type
 from . import das2 as d2
 from .das2to3 import (
     Das2Mapping,
     Das3Mapping,
     das2_records,
-    das3_exception_type,
     das3_records,
     map_das2_packet,
     map_das3_dataset,
@@ -37,8 +37,6 @@ from .events import (
     StreamException,
     StreamStart,
 )
-
-_DAS3_TO_DAS2_EXCEPTIONS = {"NoMatchingData": "NoDataInInterval", "QueryError": "IllegalArgument"}
 
 
 def convert_das2_to_das3(events: Iterable[Event]) -> Iterator[bytes]:
@@ -115,5 +113,4 @@ class _Das3ToDas2Packets(EventStream[bytes]):
         return d2.encode_comment(event.type, event.source, event.value)
 
     def on_exception(self, event: StreamException) -> bytes:
-        return d2.encode_exception(_DAS3_TO_DAS2_EXCEPTIONS.get(event.type, event.type),
-                                   event.message)
+        return d2.encode_exception(das2_exception_type(event.type), event.message)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from dasflex_core.dastime import parse_us2000
 from dasflex_core.tools.program import ToolParser, positive_float, run_tool
 
 DESCRIPTION = """\
@@ -53,12 +54,11 @@ def _run(args: argparse.Namespace) -> int:
     # The family loads numpy and the codecs: imported only when the tool runs,
     # so that --help and usage errors answer at once.
     from dasflex_core.tools.binning.rate import RateConfig, rate_stdin
-    from dasflex_core.tools.binning.units import parse_begin
 
     volume_name, volume_bytes = args.volume if args.volume else (None, 1)
     config = RateConfig(
         width_us=args.bin_seconds * 1.0e6,
-        origin=None if args.begin is None else parse_begin(args.begin),
+        origin=None if args.begin is None else parse_us2000(args.begin),
         monotonic=args.monotonic,
         events=args.events,
         volume_name=volume_name,

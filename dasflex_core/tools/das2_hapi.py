@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from dasflex_core.dastime import parse_us2000
 from dasflex_core.tools.program import ToolParser, UsageError, int_in_range, run_tool
 
 DESCRIPTION = """\
@@ -37,7 +38,6 @@ def build_parser() -> ToolParser:
 def _run(args: argparse.Namespace) -> int:
     # The family loads numpy and the codecs: imported only when the tool runs,
     # so that --help and usage errors answer at once.
-    from dasflex_core.tools.binning.units import parse_begin
     from dasflex_core.tools.hapi.stream import HapiConfig, hapi_stdin, read_dsdf
 
     names: list[str] = []
@@ -51,8 +51,8 @@ def _run(args: argparse.Namespace) -> int:
         info=args.info,
         data=not args.no_data,
         packet_id=args.packet_id,
-        begin=None if args.begin is None else parse_begin(args.begin),
-        end=None if args.end is None else parse_begin(args.end),
+        begin=None if args.begin is None else parse_us2000(args.begin),
+        end=None if args.end is None else parse_us2000(args.end),
         parameters=tuple(names),
         dsdf=read_dsdf(args.dsdf) if args.dsdf else {},
     )

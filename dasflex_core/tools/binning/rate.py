@@ -17,10 +17,10 @@ from dasflex_core.codecs import das2_style
 from dasflex_core.codecs.das2_headers import PacketHeader, Plane, StreamHeader, parse_encoding
 from dasflex_core.codecs.das2_writer import encode_records
 from dasflex_core.codecs.events import Comment, DataRun, HeaderDefined, StreamException, StreamStart
+from dasflex_core.dastime import us2000_from_das2
 from dasflex_core.errors import StreamError
 from dasflex_core.tools.binning.core import bin_numbers
 from dasflex_core.tools.binning.props import SlotProperties
-from dasflex_core.tools.binning.units import to_us2000
 from dasflex_core.tools.streamio import ToolStream, run_stream
 
 PROGRAM = "das2_bin_ratesec"
@@ -169,7 +169,7 @@ class RateStream(ToolStream):
         times = np.asarray(run.records[header.field(x_plane)], dtype=np.float64)
         if x_plane.encoding.kind != "time":
             try:
-                times = to_us2000(times, x_plane.units)
+                times = us2000_from_das2(times, x_plane.units)
             except ValueError:
                 raise StreamError(
                     f"packet {run.packet_id:02d}: <x> units {x_plane.units!r} are not time units",

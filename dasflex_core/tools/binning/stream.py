@@ -25,6 +25,7 @@ from dasflex_core.codecs.das2_headers import PacketHeader, Plane, StreamHeader, 
 from dasflex_core.codecs.das2_props import Properties, Property, cascade, number_of
 from dasflex_core.codecs.das2_writer import encode_comment, encode_exception, encode_records
 from dasflex_core.codecs.events import Comment, DataRun, HeaderDefined, StreamException, StreamStart
+from dasflex_core.dastime import parse_us2000, us2000_from_das2
 from dasflex_core.errors import StreamError
 from dasflex_core.tools.binning.core import (
     BinAccumulator,
@@ -35,8 +36,8 @@ from dasflex_core.tools.binning.core import (
     bin_numbers,
 )
 from dasflex_core.tools.binning.props import SlotProperties
-from dasflex_core.tools.binning.units import parse_begin, seconds_per_unit, to_us2000
 from dasflex_core.tools.streamio import ToolStream, run_pipelined
+from dasflex_core.units import seconds_per_unit
 
 #: Comment types that ``-p`` drops.
 PROGRESS_TYPES = frozenset({"taskProgress", "taskSize"})
@@ -336,12 +337,12 @@ def _time_converter(plane: Plane, packet_id: int, offset: int) -> Callable[[np.n
         return lambda values: values
     units = plane.units
     try:
-        to_us2000(np.zeros(1), units)
+        us2000_from_das2(np.zeros(1), units)
     except ValueError:
         raise StreamError(
             f"packet {packet_id:02d}: <x> units {units!r} are not time units", offset
         ) from None
-    return lambda values: to_us2000(values, units)
+    return lambda values: us2000_from_das2(values, units)
 
 
 def _collapsed_plane(plane: Plane, fill: float) -> Plane:
@@ -487,7 +488,7 @@ class ProgressLimiter:
 def time_binner(program: str, bin_seconds: float, begin: str | None,
                 **settings: Any) -> BinnerConfig:
     """The config of a time binner: ``bin_seconds`` wide bins from ``begin`` (a time)."""
-    origin = None if begin is None else parse_begin(begin)
+    origin = None if begin is None else parse_us2000(begin)
     return BinnerConfig(program=program, width=bin_seconds * 1.0e6, origin=origin, **settings)
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from dasflex_core.cache.layout import level_subdir, normalise_params, paramset_name
 from dasflex_core.dastime import parse_us2000
 from dasflex_core.errors import QueryError
+from dasflex_core.model import CacheLevel
 from dasflex_core.sources.common import parse_cache_level
 from dasflex_core.sources.dsdf import parse_dsdf_text
-from dasflex_core.sources.model import CacheLevel
 
 
 @dataclass(frozen=True, slots=True)

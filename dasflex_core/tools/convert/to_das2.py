@@ -49,12 +49,9 @@ from dasflex_core.codecs.events import (
     StreamException,
     StreamStart,
 )
-from dasflex_core.errors import StreamError
+from dasflex_core.errors import DasFlexError, StreamError, das2_exception_type
 from dasflex_core.tools.convert.wire import reframe, same_wire
 from dasflex_core.tools.streamio import Output, located, stream_events
-
-#: das2 exception type for each das3 one (others keep their name).
-DAS2_EXCEPTION_TYPES = {"NoMatchingData": "NoDataInInterval", "QueryError": "IllegalArgument"}
 
 
 def convert_stdin(text: bool = False, digits: int | None = None, time_decimals: int | None = None,
@@ -161,7 +158,7 @@ class AsDas2(EventStream[Event]):
         return Comment(event.type, event.source, event.value, raw, event.offset)
 
     def on_exception(self, event: StreamException) -> StreamException:
-        kind = DAS2_EXCEPTION_TYPES.get(event.type, event.type or "ServerError")
+        kind = das2_exception_type(event.type or DasFlexError.das2_type)
         raw = encode_exception(kind, event.message)
         return StreamException(kind, event.message, raw, event.offset)
 

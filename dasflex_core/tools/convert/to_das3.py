@@ -44,13 +44,16 @@ from dasflex_core.codecs.events import (
     StreamException,
     StreamStart,
 )
-from dasflex_core.errors import StreamError
+from dasflex_core.errors import DAS3_STREAM_TYPES, StreamError, das3_exception_type
 from dasflex_core.tools.convert.wire import DAS2_TAG_BYTES, reframe, same_wire
 from dasflex_core.tools.streamio import Output, located, stream_events
 
-#: das3 exception type for each das2 one (others become ServerError).
-DAS3_EXCEPTION_TYPES = {"NoDataInInterval": "NoMatchingData", "IllegalArgument": "QueryError",
-                        "NoMatchingData": "NoMatchingData", "QueryError": "QueryError"}
+
+def das3_stream_type(exception_type: str) -> str:
+    """A das3 stream's type for an exception of either stream (others become ServerError)."""
+    if exception_type in DAS3_STREAM_TYPES:
+        return exception_type
+    return das3_exception_type(exception_type)
 
 
 def convert_stdin(text: bool = False, digits: int | None = None, time_decimals: int | None = None,
@@ -115,7 +118,7 @@ class Das2ToDas3(EventStream[bytes | memoryview]):
         return encode_comment(event.type, event.source, event.value)
 
     def on_exception(self, event: StreamException) -> bytes:
-        kind = DAS3_EXCEPTION_TYPES.get(event.type, "ServerError")
+        kind = das3_stream_type(event.type)
         return encode_exception(kind, event.message)
 
 

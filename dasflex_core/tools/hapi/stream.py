@@ -23,10 +23,9 @@ from dasflex_core.codecs.das2_props import cascade
 from dasflex_core.codecs.das2_style import canonical_units
 from dasflex_core.codecs.das2_text import encode_ascii, encode_times
 from dasflex_core.codecs.events import Comment, DataRun, HeaderDefined, StreamException, StreamStart
-from dasflex_core.dastime import format_time_fields, parse_us2000
-from dasflex_core.errors import StreamError
+from dasflex_core.dastime import format_time_fields, parse_us2000, us2000_from_das2
+from dasflex_core.errors import NO_DATA_TYPES, StreamError
 from dasflex_core.tools.binning.core import is_fill
-from dasflex_core.tools.binning.units import to_us2000
 from dasflex_core.tools.streamio import ToolStream, run_stream
 
 NO_HEADERS_JSON = (
@@ -87,7 +86,7 @@ class HapiStream(ToolStream):
             self.emit(NO_HEADERS_JSON.encode())
 
     def on_exception(self, event: StreamException) -> None:
-        if event.type in ("NoDataInInterval", "NoMatchingData"):
+        if event.type in NO_DATA_TYPES:
             self.done = True
             return
         raise StreamError(f"stream exception {event.type}: {event.message}", event.offset)
@@ -136,7 +135,7 @@ class HapiStream(ToolStream):
         assert x_plane is not None
         times = np.asarray(run.records[header.field(x_plane)], dtype=np.float64)
         if x_plane.encoding.kind != "time":
-            times = to_us2000(times, x_plane.units)
+            times = us2000_from_das2(times, x_plane.units)
         keep = np.ones(len(times), dtype=bool)
         if self.config.end is not None:
             late = np.flatnonzero(times >= self.config.end)
@@ -244,7 +243,7 @@ def _units_text(units: str) -> str:
 
 def _is_time(units: str) -> bool:
     try:
-        to_us2000(np.zeros(1), units)
+        us2000_from_das2(np.zeros(1), units)
     except ValueError:
         return False
     return units.strip() != ""

@@ -29,10 +29,10 @@ from dasflex_core.codecs.events import DataRun, HeaderDefined, StreamException, 
 from dasflex_core.errors import StreamError
 from dasflex_core.tools.binning.core import is_fill
 from dasflex_core.tools.binning.props import SlotProperties
-from dasflex_core.tools.binning.units import seconds_per_unit
 from dasflex_core.tools.psd import units
 from dasflex_core.tools.psd.core import PsdCalculator, jitter_breaks
 from dasflex_core.tools.streamio import ToolStream, run_pipelined
+from dasflex_core.units import seconds_per_unit
 
 PROGRAM = "das2_psd"
 _DFT_PROPERTIES = ("DFT_freqTagMin", "DFT_freqTrimMin", "DFT_freqTrimMax")

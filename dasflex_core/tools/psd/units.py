@@ -10,7 +10,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from dasflex_core.codecs.das2_style import canonical_units
-from dasflex_core.tools.binning.units import seconds_per_unit
+from dasflex_core.units import seconds_per_unit
 
 Components = list[tuple[str, Fraction]]
 

@@ -30,6 +30,7 @@ from dasflex_core.codecs.events import (
     StreamException,
     StreamStart,
 )
+from dasflex_core.errors import das3_exception_type
 from dasflex_core.tools.streamio import Output, read_chunks
 from dasflex_core.tools.text.csv_columns import (
     Column,
@@ -49,7 +50,6 @@ if TYPE_CHECKING:
 
 #: Cells formatted per batch (keeps the work set in the CPU caches).
 CELLS_PER_BATCH = 65_536
-_DAS3_EXCEPTION_TYPES = {"NoDataInInterval": "NoMatchingData", "IllegalArgument": "QueryError"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,7 +280,7 @@ class CsvConverter(EventStream[None]):
             self.emit(stream_property_rows(event.header, self.options))
 
     def on_exception(self, event: StreamException) -> None:
-        kind = _DAS3_EXCEPTION_TYPES.get(event.type, event.type)
+        kind = das3_exception_type(event.type, default=event.type)
         sys.stderr.write(f"Stream Exception: {kind}, {event.message}\n")
 
     def _table_for(self, packet_id: int, header: PacketHeader | Dataset) -> CsvTable:

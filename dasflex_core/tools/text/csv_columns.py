@@ -26,16 +26,18 @@ from dasflex_core.codecs.das2 import (
     cascade,
 )
 from dasflex_core.codecs.das2_style import canonical_units
+from dasflex_core.dastime.core import SECONDS_1970_TO_2000, SECONDS_PER_EPOCH_UNIT
 from dasflex_core.errors import StreamError
-from dasflex_core.textfmt import T1970_AT_2000, t2000_seconds
+from dasflex_core.textfmt import t2000_seconds
+from dasflex_core.units import SECONDS_PER_UNIT
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
     from dasflex_core.codecs.das3_model import StreamHeader3
 
-_SECONDS_PER_EPOCH_UNIT = {"us2000": 1e-6, "t2000": 1.0, "t1970": 1.0, "mj1958": 86_400.0, "ns1970": 1e-9}
-_SECONDS_PER_UNIT = {"s": 1.0, "ms": 1e-3, "\u03bcs": 1e-6, "ns": 1e-9, "us": 1e-6}
+#: yTag units (canonical) of a das2 ``<yscan>`` that become das3 time offsets.
+_OFFSET_UNITS = frozenset({"s", "ms", "\u03bcs", "ns", "us"})
 
 #: One decoded record of a ragged das3 dataset: each packet variable's value.
 RaggedRecord: TypeAlias = "Mapping[str, ArrayLike]"
@@ -116,7 +118,7 @@ def _das2_properties(stream: StreamHeaders | None) -> Properties | None:
 
 
 def _is_time_plane(plane: Plane) -> bool:
-    return plane.encoding.kind == "time" or plane.units.strip() in _SECONDS_PER_EPOCH_UNIT
+    return plane.encoding.kind == "time" or plane.units.strip() in SECONDS_PER_EPOCH_UNIT
 
 
 def _time_getter(field_name: str) -> Getter:
@@ -168,7 +170,7 @@ def _tag_dimension(units: str) -> str:
     canonical = canonical_units(units) or ""
     if canonical.endswith("Hz"):
         return "frequency"
-    if canonical in _SECONDS_PER_UNIT:
+    if canonical in _OFFSET_UNITS:
         return "offset"
     if canonical.endswith("eV"):
         return "energy"
@@ -200,7 +202,7 @@ def _waveform_centers(x_field: str, plane: Plane, x_units: str) -> Getter:
     time of day on the seconds-since-1970 scale.  Repeating each rounding step
     makes centers on a half-millisecond tie print the same digits.
     """
-    scale = _SECONDS_PER_UNIT[canonical(plane.yunits)] / _SECONDS_PER_EPOCH_UNIT[x_units]
+    scale = float(SECONDS_PER_UNIT[canonical(plane.yunits)]) / SECONDS_PER_EPOCH_UNIT[x_units]
     tags = plane.ytag_values().astype(np.float32).astype(np.float64)
     offsets = tags if scale == 1.0 else scale * tags
     x_times = _time_getter(x_field)
@@ -209,7 +211,7 @@ def _waveform_centers(x_field: str, plane: Plane, x_units: str) -> Getter:
         summed = x_times(records) + offsets[None, :]
         if x_units == "t1970":
             return summed
-        return t2000_seconds(summed, x_units) + T1970_AT_2000
+        return t2000_seconds(summed, x_units) + float(SECONDS_1970_TO_2000)
 
     return centers
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from dasflex_core.codecs.das2 import Property
 from dasflex_core.codecs.das3_model import Dataset, Dimension, PacketItems, Property3, Variable
-from dasflex_core.dastime_leap import tt2000_to_ns2000
+from dasflex_core.dastime.leap import tt2000_to_ns2000
 from dasflex_core.errors import StreamError
 from dasflex_core.tools.text.csv_columns import (
     Column,

@@ -22,7 +22,6 @@ import numpy as np
 from dasflex_core.codecs import stream_version
 from dasflex_core.codecs.das2 import Das2Reader, StreamHeader
 from dasflex_core.codecs.das2to3 import (
-    das3_exception_type,
     das3_records,
     map_das2_packet,
     stream_header_from_das2,
@@ -45,8 +44,8 @@ from dasflex_core.codecs.events import (
     StreamException,
     StreamStart,
 )
-from dasflex_core.dastime import format_time_fields, parse_us2000
-from dasflex_core.errors import DasFlexError, QueryError, StreamError
+from dasflex_core.dastime import SECONDS_1970_TO_2000, format_time_fields, parse_us2000
+from dasflex_core.errors import DasFlexError, QueryError, StreamError, das3_exception_type
 from dasflex_core.textfmt import format_exp, format_fixed
 from dasflex_core.tools.streamio import Output, read_chunks
 
@@ -408,7 +407,7 @@ def _half_up_seconds(whole: np.ndarray, fraction: np.ndarray, decimals: int,
 
 
 #: Seconds from each float epoch to 1970-01-01, for exact nanosecond splitting.
-_EPOCH_OFFSETS_S = {"t1970": 0, "t2000": 946_684_800}
+_EPOCH_OFFSETS_S = {"t1970": 0, "t2000": SECONDS_1970_TO_2000}
 
 
 def _exact_ns1970(values: np.ndarray, units: str) -> tuple[np.ndarray, np.ndarray] | None:
