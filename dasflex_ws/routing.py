@@ -33,6 +33,8 @@ SUBPROTOCOLS = (SUBPROTOCOL, "request")
 CONVENTION = keys.FLEX_RT
 #: Default path prefix stripped from request paths.
 DEFAULT_PREFIX = "/dasws"
+#: Default address and port the daemon listens on.
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 52242
 #: Longest accepted request path (before the query), in characters.
 MAX_PATH = 1024
 

@@ -32,11 +32,11 @@ from dasflex_core.cli.common import (
 from dasflex_core.model import Site
 from dasflex_core.settings import Settings, load_settings
 from dasflex_core.sources.loader import load_site
-from dasflex_ws.routing import DEFAULT_PREFIX
+from dasflex_ws.routing import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_PREFIX
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 52242
 LOG_LEVELS = ("debug", "info", "warning", "error")
+_DESCRIPTION = ("Run the websocket daemon: each connection to PREFIX/<source id>/flexRT?... "
+                "streams the planned pipeline's output.")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,10 +45,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "ws", help="serve live streams over websockets (/dasws/<id>/flexRT)",
         description=_DESCRIPTION)
     add_options(parser)
-
-
-_DESCRIPTION = ("Run the websocket daemon: each connection to PREFIX/<source id>/flexRT?... "
-                "streams the planned pipeline's output.")
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
