@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import PROJECT_DIR
+from tests.support.paths import PROJECT_DIR
 
 #: Folders a copy of the checkout leaves out (build products and caches).
 IGNORED = shutil.ignore_patterns(".git", "__pycache__", "*.egg-info", ".nox", ".mypy_cache",

@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 
 import pytest
 
-from tests.conftest import require_program
+from tests.support.system import require_program
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

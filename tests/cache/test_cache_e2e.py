@@ -15,7 +15,7 @@ from dasflex_core.model import Site
 from dasflex_core.planner import Plan, planner_for_site
 from dasflex_core.runner import run
 from dasflex_core.sources.loader import load_site
-from tests.conftest import PROJECT_DIR
+from tests.support.paths import PROJECT_DIR
 
 SOURCE_ID = "Examples/Spectra"
 DAY = {"read.time.min": "1979-03-01", "read.time.max": "1979-03-02", "bin.time.max": "3600"}

@@ -16,7 +16,7 @@ from dasflex_core.dastime import parse_us2000
 from dasflex_core.model import Site, SourceDef
 from dasflex_core.planner import Planner, planner_for_site
 from dasflex_core.sources.loader import load_site
-from tests.core.test_cache_support import make_site
+from tests.support.cache_site import make_site
 
 SOURCE_ID = "Test/Minutes"
 #: 2020-06-01 as Unix seconds: every block of the test source has ended.

@@ -24,8 +24,8 @@ from dasflex_core.errors import NotFoundError, QueryError, ReaderError
 from dasflex_core.model import Site
 from dasflex_core.planner import planner_for_site
 from dasflex_core.sources.loader import load_site
-from tests.conftest import PROJECT_DIR
-from tests.core.test_cache_support import make_site
+from tests.support.cache_site import make_site
+from tests.support.paths import PROJECT_DIR
 
 SOURCE_ID = "Test/Minutes"
 

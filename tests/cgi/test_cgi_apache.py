@@ -26,14 +26,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_program, stop_process_group
-from tests.deploy.conftest import (
-    basic_header,
-    das2_records,
-    processes_matching,
-    start_daemon,
-    stop_daemon,
-)
+from tests.support.das2_streams import das2_records
+from tests.support.http import basic_header
+from tests.support.processes import processes_matching
+from tests.support.servers import free_port, kill_ws_daemon, start_ws_daemon, stop_process_group
+from tests.support.system import require_program
+
+pytestmark = pytest.mark.system  # a real Apache, and the websocket daemon behind it
 
 MODULES_DIR = Path("/usr/lib/apache2/modules")
 STARTUP_SECONDS = 20
@@ -82,12 +81,6 @@ RewriteRule ^/das/server/source/(.+)/flexRT$ ws://127.0.0.1:{ws_port}/dasws/sour
 """
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def cgi_program() -> Path:
     """The installed ``dasflex-cgi`` console script."""
     script = Path(sysconfig.get_path("scripts")) / "dasflex-cgi"
@@ -132,11 +125,11 @@ def wait_until_listening(process: subprocess.Popen, port: int, log: Path) -> Non
 @pytest.fixture(scope="module")
 def ws_daemon(settings_file: Path) -> Iterator[str]:
     """URL of a running ``dasflex ws`` (Apache proxies to it)."""
-    process, url = start_daemon(settings_file)
+    process, url = start_ws_daemon(settings_file)
     try:
         yield url
     finally:
-        stop_daemon(process)
+        kill_ws_daemon(process)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 
 from dasflex_cgi import build_application, serve
-from tests.deploy.conftest import basic_header, das2_records, processes_matching
+from tests.support.das2_streams import das2_records
+from tests.support.http import basic_header
+from tests.support.processes import processes_matching
 
 
 def cgi_environ(path: str, query: str = "", **extra: str) -> dict[str, str]:

@@ -28,7 +28,7 @@ from dasflex_core.codecs.events import (
     StreamStart,
 )
 from dasflex_core.errors import StreamError
-from tests.core.test_das3_helpers import columns, flatten
+from tests.support.das3_columns import columns, flatten
 
 HEAD = encode_packet("Sx", None, b'<stream type="das-basic-stream" version="3.0"/>')
 ACCEPTED = [

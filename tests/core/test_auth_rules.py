@@ -18,7 +18,7 @@ from dasflex_core.auth import authorize as authorize_source
 from dasflex_core.errors import ForbiddenError, UnauthorizedError
 from dasflex_core.http import Request
 from dasflex_core.model import Access, AccessRule, SourceDef
-from tests.front.conftest import basic
+from tests.support.http import basic
 
 
 def pbkdf2(password: str) -> str:

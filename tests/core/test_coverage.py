@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 
 from dasflex_core.coverage import Coverage, compute_coverage, coverage_png, default_bin_seconds
 from dasflex_core.errors import QueryError, TimeError, TooLargeError
+from tests.support.wsgi import CLIENT_ADDRESS, wsgi_get
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SITE_DIR = PROJECT_DIR / "examples" / "site"
@@ -134,18 +134,8 @@ def test_command_line_errors_are_one_line(capsys) -> None:
 
 
 def call(app, path: str, query: str) -> tuple[int, dict, bytes]:
-    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query,
-               "SERVER_NAME": "localhost", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
-               "REMOTE_ADDR": "192.0.2.7", "wsgi.url_scheme": "http",
-               "wsgi.input": io.BytesIO(), "wsgi.errors": io.StringIO()}
-    replies: list[tuple[str, list]] = []
-    body = app(environ, lambda line, headers, *rest: replies.append((line, headers)))
-    try:
-        data = b"".join(body)
-    finally:
-        getattr(body, "close", lambda: None)()
-    line, headers = replies[0]
-    return int(line.split()[0]), {k.lower(): v for k, v in headers}, data
+    reply = wsgi_get(app, path, query, remote_addr=CLIENT_ADDRESS)
+    return reply.status, reply.header_map, reply.body
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from pathlib import Path
@@ -11,6 +10,8 @@ import pytest
 
 from dasflex_core.metrics import Metrics, usage_by_day
 from dasflex_core.requestlog import RequestLog, read_records
+from tests.support.prometheus import parse_prometheus
+from tests.support.wsgi import call
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SITE_DIR = PROJECT_DIR / "examples" / "site"
@@ -26,21 +27,6 @@ def app(tmp_path, monkeypatch):
     monkeypatch.setenv("DASFLEX_REQUEST_LOG", str(tmp_path / "log" / "access.log"))
     monkeypatch.setenv("DASFLEX_METRICS_DIR", str(tmp_path / "metrics"))
     return make_wsgi_app(load_settings(site_dir=SITE_DIR, environ={}))
-
-
-def call(app, path: str, query: str = "", **extra: str) -> tuple[int, bytes]:
-    """Run one WSGI request as a server would (iterate, then close)."""
-    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query,
-               "SERVER_NAME": "localhost", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
-               "REMOTE_ADDR": "192.0.2.7", "wsgi.url_scheme": "http",
-               "wsgi.input": io.BytesIO(), "wsgi.errors": io.StringIO(), **extra}
-    status: list[str] = []
-    body = app(environ, lambda line, headers, *rest: status.append(line))
-    try:
-        data = b"".join(body)
-    finally:
-        getattr(body, "close", lambda: None)()
-    return int(status[0].split()[0]), data
 
 
 def log_lines(tmp_path: Path) -> list[dict]:
@@ -147,46 +133,6 @@ def test_usage_by_day_counts_requests_bytes_and_clients():
     ]
     usage = [(u.day, u.source, u.requests, u.bytes, u.clients) for u in usage_by_day(records)]
     assert usage == [("2026-01-01", "A", 3, 16, 2), ("2026-01-02", "B", 1, 7, 1)]
-
-
-# -- a small strict parser of the Prometheus text exposition format -----------
-
-_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
-_SAMPLE = re.compile(rf"({_NAME})(?:\{{(.*)\}})? (\S+)")
-_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)')
-_TYPES = ("counter", "gauge", "histogram", "summary", "untyped")
-
-
-def parse_prometheus(text: str) -> dict[str, dict]:
-    """Families by name: type, help and samples; AssertionError on any bad line."""
-    assert text.endswith("\n")
-    families: dict[str, dict] = {}
-    for line in text.splitlines():
-        if line.startswith("# HELP ") or line.startswith("# TYPE "):
-            _, keyword, name, rest = line.split(" ", 3)
-            assert re.fullmatch(_NAME, name), line
-            family = families.setdefault(name, {"samples": []})
-            if keyword == "TYPE":
-                assert rest in _TYPES and "type" not in family, line
-                family["type"] = rest
-            else:
-                family["help"] = rest
-            continue
-        match = _SAMPLE.fullmatch(line)
-        assert match, f"bad sample line: {line!r}"
-        name, labels_text, value = match.groups()
-        base = re.sub(r"_(bucket|sum|count)$", "", name)
-        family = families.get(name) or families.get(base)
-        assert family is not None and "type" in family, f"sample before its TYPE: {line!r}"
-        labels = {}
-        position = 0
-        while labels_text and position < len(labels_text):
-            label = _LABEL.match(labels_text, position)
-            assert label, f"bad labels: {line!r}"
-            labels[label.group(1)] = label.group(2)
-            position = label.end()
-        family["samples"].append((labels, float(value)))
-    return families
 
 
 def test_worker_snapshot_is_throttled_but_always_written(tmp_path, monkeypatch):

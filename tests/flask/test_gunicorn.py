@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
 import urllib.request
-from urllib.parse import urlsplit
 
 import pytest
 
-from tests.front.conftest import records
-
-
-def raw_http10(url: str, path: str) -> tuple[bytes, bytes]:
-    """Send a das2C-style HTTP/1.0 GET (host without port) and read until close."""
-    parts = urlsplit(url)
-    request = (f"GET {path} HTTP/1.0\r\nHost: {parts.hostname}\r\n"
-               "User-Agent: libdas2/2.3\r\nConnection: close\r\n\r\n").encode()
-    with socket.create_connection((parts.hostname, parts.port), timeout=20) as connection:
-        connection.sendall(request)
-        received = bytearray()
-        while chunk := connection.recv(65536):
-            received += chunk
-    head, _, body = bytes(received).partition(b"\r\n\r\n")
-    return head, body
+from tests.support.das2_streams import records
+from tests.support.http import raw_http10
 
 
 def test_http10_das2_client_reads_a_stream_until_close(server_url: str) -> None:

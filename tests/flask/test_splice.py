@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from tests.front.test_gunicorn import raw_http10
+from tests.support.http import raw_http10
 
 TEN_DAYS = "/source/test/ramp/flex?read.time.min=2020-01-01&read.time.max=2020-01-11"
 

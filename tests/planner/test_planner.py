@@ -34,7 +34,7 @@ from dasflex_core.model import (
 )
 from dasflex_core.planner import START, Plan, Planner, build_graph, plan
 from dasflex_core.sources.loader import load_command_table, load_site
-from tests.conftest import PROJECT_DIR
+from tests.support.paths import PROJECT_DIR
 
 SITE_DIR = PROJECT_DIR / "examples" / "site"
 READERS = PROJECT_DIR / "examples" / "readers"

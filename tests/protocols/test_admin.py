@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 from pathlib import Path
@@ -10,14 +9,12 @@ from pathlib import Path
 import pytest
 
 from dasflex_core.auth import hash_password
+from tests.support.http import basic_header
+from tests.support.wsgi import CLIENT_ADDRESS, wsgi_get
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SITE_DIR = PROJECT_DIR / "examples" / "site"
 HOSTILE = "<script>alert(1)</script>"
-
-
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def log_record(index: int, **fields: object) -> dict:
@@ -64,23 +61,12 @@ def app(tmp_path: Path, log_file: Path):
 
 
 def call(app, path: str, query: str = "", authorization: str = "") -> tuple[int, dict, str]:
-    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query,
-               "SERVER_NAME": "localhost", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
-               "REMOTE_ADDR": "192.0.2.7", "wsgi.url_scheme": "http",
-               "wsgi.input": io.BytesIO(), "wsgi.errors": io.StringIO()}
-    if authorization:
-        environ["HTTP_AUTHORIZATION"] = authorization
-    replies: list[tuple[str, list]] = []
-    body = app(environ, lambda line, headers, *rest: replies.append((line, headers)))
-    try:
-        data = b"".join(body)
-    finally:
-        getattr(body, "close", lambda: None)()
-    line, headers = replies[0]
-    return int(line.split()[0]), {k.lower(): v for k, v in headers}, data.decode("utf-8")
+    extra = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+    reply = wsgi_get(app, path, query, remote_addr=CLIENT_ADDRESS, **extra)
+    return reply.status, reply.header_map, reply.body.decode("utf-8")
 
 
-ADMIN = basic("root", "root-pw")
+ADMIN = basic_header("root", "root-pw")
 
 
 @pytest.mark.parametrize("path", ["/admin/log", "/admin/log/0", "/admin/usage", "/admin",
@@ -93,14 +79,14 @@ def test_anonymous_gets_401_with_a_basic_challenge(app, path: str) -> None:
 
 
 def test_wrong_password_gets_401(app) -> None:
-    status, _, _ = call(app, "/admin/log", authorization=basic("root", "nope"))
+    status, _, _ = call(app, "/admin/log", authorization=basic_header("root", "nope"))
     assert status == 401
 
 
 @pytest.mark.parametrize("path", ["/admin/log", "/admin/log/2", "/admin/usage", "/admin/jobs",
                                   "/admin/jobs.json"])
 def test_known_user_outside_the_admin_group_gets_403(app, path: str) -> None:
-    status, _, body = call(app, path, authorization=basic("ann", "ann-pw"))
+    status, _, body = call(app, path, authorization=basic_header("ann", "ann-pw"))
     assert status == 403
     assert "script" not in body
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.front.conftest import records
+from tests.support.das2_streams import records
 
 FLEX = "read.time.min=2020-01-01&read.time.max=2020-01-01T00:03"
 

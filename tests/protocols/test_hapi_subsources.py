@@ -6,49 +6,8 @@ from pathlib import Path
 
 import pytest
 
-OPTIONS_READER = r'''
-"""BEGIN END [OPTIONS]: one record a minute, value 7 with --seven, else 1."""
-import sys
-from datetime import datetime, timedelta
-
-def packet(tag, xml):
-    data = xml.encode()
-    return b"[%s]%06d" % (tag, len(data)) + data
-
-begin = datetime.fromisoformat(sys.argv[1].rstrip("Z"))
-end = datetime.fromisoformat(sys.argv[2].rstrip("Z"))
-value = 7 if "--seven" in sys.argv[3:] else 1
-out = sys.stdout.buffer
-out.write(packet(b"00", '<stream version="2.2"></stream>\n'))
-out.write(packet(b"01", '<packet><x type="time24" units="us2000"></x>'
-                        '<y type="ascii10" name="value" units="V"></y></packet>\n'))
-moment = begin.replace(second=0, microsecond=0)
-while moment < end:
-    out.write(b":01:" + moment.strftime("%Y-%m-%dT%H:%M:%S.000Z").encode() + b"%9.3f\n" % value)
-    moment += timedelta(minutes=1)
-'''
-
-INTERVAL_READER = r'''
-"""INTERVAL BEGIN END: one record every INTERVAL seconds, its value the interval."""
-import sys
-from datetime import datetime, timedelta
-
-def packet(tag, xml):
-    data = xml.encode()
-    return b"[%s]%06d" % (tag, len(data)) + data
-
-step = float(sys.argv[1])
-begin = datetime.fromisoformat(sys.argv[2].rstrip("Z"))
-end = datetime.fromisoformat(sys.argv[3].rstrip("Z"))
-out = sys.stdout.buffer
-out.write(packet(b"00", '<stream version="2.2"></stream>\n'))
-out.write(packet(b"01", '<packet><x type="time24" units="us2000"></x>'
-                        '<y type="ascii10" name="value" units="s"></y></packet>\n'))
-moment = begin
-while moment < end:
-    out.write(b":01:" + moment.strftime("%Y-%m-%dT%H:%M:%S.000Z").encode() + b"%9.3f\n" % step)
-    moment += timedelta(seconds=step)
-'''
+from tests.support import readers
+from tests.support.http import basic
 
 COMMON = ("das2Stream = 1\nnot_reducible = 1\nhapi = 1\n"
           "validRange = '2020-01-01 to 2020-12-31'\n"
@@ -86,9 +45,7 @@ def sub_client(tmp_path_factory: pytest.TempPathFactory, settings):
     from dasflex_flask import create_app
 
     root = tmp_path_factory.mktemp("subsite")
-    (root / "_readers").mkdir()
-    (root / "_readers" / "options.py").write_text(OPTIONS_READER)
-    (root / "_readers" / "ticks.py").write_text(INTERVAL_READER)
+    readers.install(root / "_readers", "options.py", "ticks.py")
     for name, text in DEFINITIONS.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -147,8 +104,6 @@ def test_unknown_or_unplannable_sub_datasets_are_1406(sub_client) -> None:
 
 
 def test_protected_sub_datasets_follow_their_source(sub_client) -> None:
-    from tests.front.conftest import basic
-
     assert "Sub/Guarded,seven" not in _catalog_ids(sub_client)
     member = basic("ann", "ann-secret")
     assert {"Sub/Guarded", "Sub/Guarded,seven"} <= set(_catalog_ids(sub_client, **member))

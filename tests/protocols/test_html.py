@@ -2,35 +2,10 @@
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
 from urllib.parse import urlencode, urlsplit
 
-from tests.front.conftest import records
-
-
-class FormReader(HTMLParser):
-    """Collects the first form's action and its named controls."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.action = ""
-        self.controls: list[dict[str, str]] = []
-        self.links: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {key: value or "" for key, value in attrs}
-        if tag == "form" and not self.action:
-            self.action = values.get("action", "")
-        elif tag in ("input", "select") and "name" in values:
-            self.controls.append({"tag": tag, **values})
-        elif tag == "a" and "href" in values:
-            self.links.append(values["href"])
-
-
-def read_page(body: bytes) -> FormReader:
-    reader = FormReader()
-    reader.feed(body.decode("utf-8"))
-    return reader
+from tests.support.das2_streams import records
+from tests.support.http import read_page
 
 
 def test_home_page_escapes_the_site_title_and_links_the_apis(client) -> None:

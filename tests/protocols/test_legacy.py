@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.front.conftest import basic, records
+from tests.support.das2_streams import records
+from tests.support.http import basic
 
 RANGE = "start_time=2020-01-01&end_time=2020-01-01T00:03"
 

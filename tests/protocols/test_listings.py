@@ -14,7 +14,7 @@ import io
 
 import pytest
 
-from tests.front.conftest import basic
+from tests.support.http import basic
 
 PROTECTED = ("Test/Locked", "Test/Aged")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.front.test_html import read_page
+from tests.support.http import read_page
 
 RAMP_HOUR = ("/source/test/ramp/flex?read.time.min=2020-01-01T00:00"
              "&read.time.max=2020-01-01T01:00")

@@ -8,7 +8,7 @@ from wsgiref.handlers import BaseCGIHandler
 
 import pytest
 
-from tests.front.conftest import records
+from tests.support.das2_streams import records
 
 
 @pytest.fixture(scope="module")

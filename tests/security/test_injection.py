@@ -29,7 +29,7 @@ from dasflex_core.model import (
 from dasflex_core.planner import Planner
 from dasflex_core.runner import start_pipeline
 from dasflex_core.sources.loader import load_site
-from tests.conftest import PROJECT_DIR
+from tests.support.paths import PROJECT_DIR
 
 CORPUS = [
     "x;touch PWNED",

@@ -1,4 +1,4 @@
-"""Helpers for the cache tests (no tests here): a small site with cache levels and a scriptable reader."""
+"""The cache tests' site: one source with cache levels and a scriptable reader."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from tests.conftest import PROJECT_DIR
-
-READERS_DIR = PROJECT_DIR / "examples" / "readers"
+from tests.support.paths import EXAMPLE_READERS as READERS_DIR
 
 #: A reader with one record a minute (value = hours since 2000), and options
 #: that make it fail, stall or report no data, for the builder's tests.

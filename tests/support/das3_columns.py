@@ -1,4 +1,4 @@
-"""Helpers shared by the das3 tests: flattening decoded records for comparison."""
+"""das3 streams decoded into flat columns, for comparing records in the das3 tests."""
 
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import CONFORMANCE_DIR
+from tests.support.paths import CONFORMANCE_DIR
 
 BIN_DIR = Path(sys.executable).parent
 #: Console scripts whose module name differs from the program name.

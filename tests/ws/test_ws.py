@@ -1,7 +1,9 @@
 """The websocket daemon (``dasflex ws``) with a real websockets client.
 
 One daemon (a subprocess on a free port) serves the deployment test site
-for most tests; the shutdown tests start their own.
+for most tests; the shutdown tests start their own.  Every test here runs
+``dasflex ws`` (or openssl) as a process: the module is ``system``.  The
+sans-I/O routing is tested in test_routing.py.
 """
 
 from __future__ import annotations
@@ -22,25 +24,13 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from dasflex_core.errors import NotFoundError, QueryError
-from dasflex_ws.routing import (
-    SUBPROTOCOL,
-    build_request,
-    choose_subprotocol,
-    offered_subprotocols,
-    prepare_stream,
-    source_path,
-)
-from dasflex_ws.server import close_reason
-from tests.conftest import require_program
-from tests.deploy.conftest import (
-    basic_header,
-    daemon_log,
-    das2_records,
-    processes_matching,
-    start_daemon,
-    stop_daemon,
-)
+from dasflex_ws.routing import SUBPROTOCOL
+from tests.support.das2_streams import das2_records
+from tests.support.deploy_site import write_deploy_site
+from tests.support.http import basic_header
+from tests.support.processes import processes_matching
+from tests.support.servers import kill_ws_daemon, start_ws_daemon, ws_daemon_log
+from tests.support.system import require_program
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 #: Bytes per record of the realtime reader: an 8-byte time and a 4-byte value.
@@ -48,10 +38,12 @@ REALTIME_RECORD = 12
 REALTIME_DTYPE = np.dtype([("time", "<f8"), ("value", "<f4")])
 UNIX_2000 = 946_684_800
 
+pytestmark = pytest.mark.system
+
 
 @pytest.fixture(scope="module")
 def daemon(settings_file: Path) -> Iterator[tuple[subprocess.Popen, str]]:
-    process, url = start_daemon(settings_file)
+    process, url = start_ws_daemon(settings_file)
     try:
         yield process, url
     finally:
@@ -61,8 +53,8 @@ def daemon(settings_file: Path) -> Iterator[tuple[subprocess.Popen, str]]:
         except subprocess.TimeoutExpired:
             status = None
         finally:
-            stop_daemon(process)
-        assert status == 0, daemon_log(settings_file).read_text()[-3000:]
+            kill_ws_daemon(process)
+        assert status == 0, ws_daemon_log(settings_file).read_text()[-3000:]
 
 
 @pytest.fixture(scope="module")
@@ -113,56 +105,6 @@ def das3_message(body: bytes) -> str:
     found = re.search(rb"<exception type=\"([^\"]+)\">([^<]*)</exception>", body)
     assert found, body
     return found.group(2).decode()
-
-
-# -- sans-I/O routing -----------------------------------------------------------
-
-def test_paths_name_the_source_in_every_accepted_form() -> None:
-    assert source_path("/dasws/Examples/Realtime/flexRT?a=b") == "Examples/Realtime"
-    assert source_path("/dasws/Examples/Realtime") == "Examples/Realtime"
-    assert source_path("/source/examples/realtime/flexRT") == "examples/realtime"
-    assert source_path("/ws/source/a%20b/flexRT", "/ws") == "a b"
-    assert source_path("/dasws/flexRT") == ""
-    with pytest.raises(QueryError, match="UTF-8"):
-        source_path("/dasws/%ff/flexRT")
-    with pytest.raises(QueryError, match="control"):
-        source_path("/dasws/a%0ab/flexRT")
-    with pytest.raises(QueryError, match="longer"):
-        source_path("/dasws/" + "a" * 2000)
-
-
-def test_subprotocol_choice() -> None:
-    assert offered_subprotocols(["chat, forward-stream-v1.das2.org", " request"]) == [
-        "chat", SUBPROTOCOL, "request"]
-    assert choose_subprotocol([]) is None
-    assert choose_subprotocol(["request", SUBPROTOCOL]) == SUBPROTOCOL
-    assert choose_subprotocol(["request"]) == "request"
-    with pytest.raises(QueryError, match="unsupported websocket subprotocol 'chat'"):
-        choose_subprotocol(["chat"])
-
-
-def test_close_reasons_fit_a_close_frame() -> None:
-    assert close_reason("short") == "short"
-    cut = close_reason("é" * 100)
-    assert len(cut.encode()) <= 123 and cut.endswith("...")
-
-
-def test_example_realtime_source_plans_with_the_flexrt_convention() -> None:
-    from dasflex_core.protocols import Server
-    from dasflex_core.settings import load_settings
-    from dasflex_core.sources.loader import load_site
-
-    settings = load_settings(environ={}, site_dir=PROJECT_DIR / "examples" / "site")
-    server = Server(settings, load_site(settings.site_dir))
-    request = build_request("/dasws/examples/realtime/flexRT?read.time.min=2024-01-01"
-                            "&read.time.max=2099-01-01", {"Host": "h"})
-    setup = prepare_stream(server, request, [SUBPROTOCOL])
-    assert setup.source_id == "Examples/Realtime" and setup.subprotocol == SUBPROTOCOL
-    reader = setup.plan.stages[0]
-    assert reader[1].endswith("realtime_reader.py")
-    assert reader[2:] == ("2024-01-01T00:00:00", "2099-01-01T00:00:00")
-    with pytest.raises(NotFoundError):
-        prepare_stream(server, build_request("/dasws/examples/none/flexRT", {}))
 
 
 # -- the daemon ------------------------------------------------------------------
@@ -389,10 +331,8 @@ def resident_kib(pid: int) -> int:
 
 
 def test_silent_reader_times_out(tmp_path: Path) -> None:
-    from tests.deploy.conftest import write_deploy_site
-
     settings = write_deploy_site(tmp_path, first_byte_timeout=1.0)
-    process, url = start_daemon(settings)
+    process, url = start_ws_daemon(settings)
     try:
         end = unique_end()
         messages, closed = run(receive_for(
@@ -401,14 +341,14 @@ def test_silent_reader_times_out(tmp_path: Path) -> None:
         assert closed.code == 1011
         assert not processes_matching("quiet.py", end)
     finally:
-        stop_daemon(process)
+        kill_ws_daemon(process)
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_signals_shut_the_daemon_down_cleanly(settings_file: Path, tmp_path: Path,
                                               stop_signal: int) -> None:
     pid_file = tmp_path / "ws.pid"
-    process, url = start_daemon(settings_file, "--pid-file", str(pid_file))
+    process, url = start_ws_daemon(settings_file, "--pid-file", str(pid_file))
     try:
         assert pid_file.read_text().strip() == str(process.pid)
         end = unique_end()
@@ -429,10 +369,10 @@ def test_signals_shut_the_daemon_down_cleanly(settings_file: Path, tmp_path: Pat
         assert process.wait(timeout=10) == 0
         assert not pid_file.exists()
         assert not processes_matching("realtime_reader.py", end)
-        log = daemon_log(settings_file).read_text()
+        log = ws_daemon_log(settings_file).read_text()
         assert "Traceback" not in log and "stopping: 1 streams running" in log
     finally:
-        stop_daemon(process)
+        kill_ws_daemon(process)
 
 
 def test_tls_daemon_serves_wss(settings_file: Path, tmp_path: Path) -> None:
@@ -443,7 +383,7 @@ def test_tls_daemon_serves_wss(settings_file: Path, tmp_path: Path) -> None:
                     "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
                     "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-    process, url = start_daemon(settings_file, "--tls-cert", str(cert), "--tls-key", str(key))
+    process, url = start_ws_daemon(settings_file, "--tls-cert", str(cert), "--tls-key", str(key))
     try:
         assert url.startswith("wss://127.0.0.1:")
         client_context = ssl.create_default_context(cafile=str(cert))
@@ -453,7 +393,7 @@ def test_tls_daemon_serves_wss(settings_file: Path, tmp_path: Path) -> None:
         assert len(das2_records(b"".join(data for _, data in messages), 12)) == 60
         assert closed.code == 1000
     finally:
-        stop_daemon(process)
+        kill_ws_daemon(process)
     done = subprocess.run([sys.executable, "-m", "dasflex_core", "ws", "--port", "0",
                            "--tls-cert", str(key), "--tls-key", str(cert)],
                           capture_output=True, text=True, timeout=60)

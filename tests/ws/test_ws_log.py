@@ -7,33 +7,23 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-STARTUP_SECONDS = 30
+from tests.support.paths import EXAMPLE_SITE
+from tests.support.servers import start_ws_daemon
+
+pytestmark = pytest.mark.system  # runs the websocket daemon
 
 
 def start_daemon(tmp_path: Path, log_file: Path) -> tuple[subprocess.Popen, str]:
     settings = tmp_path / "settings.toml"
-    settings.write_text(f'site_dir = "{PROJECT_DIR / "examples" / "site"}"\n')
-    environment = {**os.environ, "DASFLEX_REQUEST_LOG": str(log_file)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dasflex_core", "ws", "--config", str(settings), "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=environment,
-        start_new_session=True)
-    assert process.stdout is not None
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline and process.poll() is None:
-        line = process.stdout.readline()
-        if line.startswith("dasflex ws listening on "):
-            return process, line.split()[-1].rstrip("/")
-    os.killpg(process.pid, signal.SIGKILL)
-    raise AssertionError("dasflex ws did not start")
+    settings.write_text(f'site_dir = "{EXAMPLE_SITE}"\n')
+    return start_ws_daemon(settings, env={**os.environ, "DASFLEX_REQUEST_LOG": str(log_file)})
 
 
 async def whole_stream(url: str) -> bytes:
