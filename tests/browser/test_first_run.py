@@ -32,6 +32,8 @@ EXAMPLE_USER, EXAMPLE_PASSWORD, EXAMPLE_GROUP = "ann", "first-run-secret", "test
 #: Examples with access rules: anonymous listings leave them out.
 PROTECTED_EXAMPLES = ("Auth",)
 
+pytestmark = pytest.mark.system  # headless Chromium against a real gunicorn
+
 
 def example_source_names() -> list[str]:
     """Leaf names of the bundled example sources (one per definition file)."""

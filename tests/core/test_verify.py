@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from dasflex_core.cli import main
 from dasflex_core.sources.loader import load_site
 from dasflex_core.verify import Check, format_table, verify_site
@@ -20,6 +22,7 @@ sys.exit(2)
 '''
 
 
+@pytest.mark.system  # runs every bundled example reader through pipelines
 def test_bundled_examples_pass_on_their_first_range(capsys):
     status = main(["verify", "--site", str(EXAMPLES / "site"), "--first"])
     out = capsys.readouterr()
@@ -41,6 +44,7 @@ def broken_site(tmp_path: Path) -> Path:
     return tmp_path / "site"
 
 
+@pytest.mark.system  # runs reader pipelines
 def test_broken_reader_fails_the_run(tmp_path, capsys):
     site = broken_site(tmp_path)
     status = main(["verify", "--site", str(site), "--first", "--no-hapi",
@@ -52,6 +56,7 @@ def test_broken_reader_fails_the_run(tmp_path, capsys):
     assert "failed" in out.err
 
 
+@pytest.mark.system  # runs reader pipelines
 def test_garbage_stream_from_a_successful_reader_fails(tmp_path):
     site_dir = broken_site(tmp_path)
     (tmp_path / "readers" / "random_reader.py").write_text(
@@ -61,6 +66,7 @@ def test_garbage_stream_from_a_successful_reader_fails(tmp_path):
     assert all(c.message for c in checks)
 
 
+@pytest.mark.system  # runs reader pipelines
 def test_data_outside_the_range_fails(tmp_path):
     site_dir = broken_site(tmp_path)
     shifted = (EXAMPLES / "readers" / "random_reader.py").read_text()

@@ -92,6 +92,7 @@ def test_the_extractor_finds_commands():
     assert "docs/sources.md" in names and "docs/readers.md" in names
 
 
+@pytest.mark.system  # runs every documented command as a process
 @pytest.mark.parametrize("document, commands", DOCUMENTED, ids=[name for name, _ in DOCUMENTED])
 def test_documented_commands_run(document, commands, tmp_path):
     """Each document's commands run in order in a scratch directory, as a reader would."""
@@ -228,6 +229,7 @@ def test_help_names_every_option(name, parser):
             assert (action.metavar or action.dest) in text.replace("\n", " ") or action.choices
 
 
+@pytest.mark.system  # runs `dasflex SUBCOMMAND --help` as processes
 def test_help_exits_zero_from_the_command_line():
     done = subprocess.run([sys.executable, "-m", "dasflex_core", "--help"], capture_output=True,
                           text=True, timeout=60)

@@ -20,6 +20,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 EXAMPLE_SITE = PROJECT_DIR / "examples" / "site"
 SITE = load_site(EXAMPLE_SITE)
 MAX_OUTPUT_BYTES = 200_000_000
+
+pytestmark = pytest.mark.system  # runs every example reader as a process
 SLOT = re.compile(r"#\[(?P<key>[^#\]]+)(?:#(?P<present>[^#\]]*)#(?P<absent>[^\]]*))?\]")
 
 # das2 readers; the das3-native example is checked in tests/docs/test_examples_new.py.

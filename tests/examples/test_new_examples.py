@@ -126,6 +126,7 @@ def test_daily_source_served_over_http(client):
     assert len(rows) == 144
 
 
+@pytest.mark.system  # runs the example readers through pipelines
 def test_verify_passes_on_both_examples(site):
     from dasflex_core.verify import verify_site
 

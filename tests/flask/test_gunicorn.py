@@ -10,6 +10,8 @@ import pytest
 from tests.support.das2_streams import records
 from tests.support.http import raw_http10
 
+pytestmark = pytest.mark.system  # server_url: a real gunicorn
+
 
 def test_http10_das2_client_reads_a_stream_until_close(server_url: str) -> None:
     head, body = raw_http10(server_url, "/?server=dataset&dataset=Test/Ramp"

@@ -147,7 +147,7 @@ def test_wait_reports_progress_and_gives_up_at_its_timeout(site_dir: Path,
     started = time.monotonic()
     result = queue.wait(hour_jobs(0, 1), progress=lambda done, total: seen.append((done, total)),
                         timeout=0.3)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 5  # the 0.3 s timeout fires (generous bound)
     assert result.pending == 2 and not result.ok and seen == [(0, 2)]
     builder.gate.set()
     result = queue.wait(hour_jobs(0, 1), progress=lambda done, total: seen.append((done, total)),

@@ -182,7 +182,7 @@ def test_an_unreachable_redis_never_delays_a_request(site_dir: Path, cache_dir: 
     started = time.monotonic()
     assert queue.submit(hour_jobs(0, 1)) == 0
     assert queue.submit(hour_jobs(0, 1)) == 0
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 3  # the behaviour: no wait on a dead Redis (generous)
     status = queue.status()
     assert not status.available and "hunter2" not in status.message
     server = make_server(site_dir, cache_dir, redis_url=url)
@@ -223,7 +223,7 @@ def test_killing_redis_mid_run(tmp_path: Path, site_dir: Path, cache_dir: Path) 
                                    "&start_time=2020-01-01T10:00&end_time=2020-01-01T11:00"
                                    "&resolution=60")
         assert status == 200 and body.startswith(b"[00]")
-        assert time.monotonic() - started < 10
+        assert time.monotonic() - started < 10  # the behaviour: the outage delays no request
         _, stderr = worker.communicate(timeout=60)
     finally:
         redis_server.stop()

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.system  # server_url: a real gunicorn
+
 DATASET = "Test/Ramp"
 START, STOP = "2020-01-01T00:00:00Z", "2020-01-01T02:00:00Z"
 

@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.system  # measures the tools' peak memory as processes
+
 #: Growth of the peak allowed between the small and the big input: input
 #: is read into 8 MB write-once buffers (tools/_common.read_views), and
 #: whether one more of them is alive at the peak depends on scheduling.

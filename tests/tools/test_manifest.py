@@ -45,6 +45,8 @@ TIMEOUT_SECONDS = 300
 PARALLEL_ROWS = max(2, os.cpu_count() or 2)
 _NUMBER = re.compile(rb"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
+pytestmark = pytest.mark.system  # every row runs a pipeline of tool processes
+
 
 @dataclass(frozen=True)
 class Row:
