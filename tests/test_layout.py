@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import system
 from tests.support.paths import PROJECT_DIR, TESTS_DIR
 
 #: Folders of tests/ that mirror no single package, and why.
@@ -125,3 +126,16 @@ def test_the_checks_can_fail(tmp_path: Path) -> None:
     assert not defines_a_test(sample)
     assert not mirrored("front") and not mirrored("ops") and not mirrored("tests")
     assert mirrored("codecs") and mirrored("runner") and mirrored("flask") and mirrored("docs")
+
+
+def test_an_unmarked_test_may_not_start_a_server() -> None:
+    """The guard the server starters call fails a test without the ``system`` marker."""
+    running = list(system._running)
+    try:
+        system.enter_test("tests/x/test_y.py::test_z", marked=False)
+        with pytest.raises(pytest.fail.Exception, match="test_z starts redis-server: mark it system"):
+            system.require_program("redis-server", "redis-server")
+        system.enter_test("tests/x/test_y.py::test_z", marked=True)
+        system.expect_system("redis-server")
+    finally:
+        system._running[:] = running

@@ -9,7 +9,6 @@ it, so a missing browser fails the test rather than skipping it.
 
 from __future__ import annotations
 
-import base64
 import os
 import subprocess
 import urllib.error
@@ -20,6 +19,7 @@ from urllib.parse import urljoin
 
 import pytest
 
+from tests.support.http import basic_header
 from tests.support.system import require_program
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -96,8 +96,7 @@ def fetch(url: str, *, credentials: tuple[str, str] | None = None) -> tuple[int,
     """Status, content type and body of a GET (errors included)."""
     request = urllib.request.Request(url)
     if credentials:
-        token = base64.b64encode(":".join(credentials).encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
+        request.add_header("Authorization", basic_header(*credentials))
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
             return response.status, response.headers.get_content_type(), response.read()

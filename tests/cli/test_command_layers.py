@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+from tests.support.paths import PROJECT_DIR
+
 CORE = PROJECT_DIR / "dasflex_core"
 #: Front ends, and the frameworks only they may use.
 ADAPTERS = ("dasflex_flask", "dasflex_cgi", "dasflex_ws", "flask", "werkzeug", "gunicorn",

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from dasflex_core.coverage import Coverage, compute_coverage, coverage_png, default_bin_seconds
 from dasflex_core.errors import QueryError, TimeError, TooLargeError
+from tests.support.paths import PROJECT_DIR
 from tests.support.wsgi import CLIENT_ADDRESS, wsgi_get
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 SITE_DIR = PROJECT_DIR / "examples" / "site"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -10,10 +10,10 @@ import pytest
 
 from dasflex_core.metrics import Metrics, usage_by_day
 from dasflex_core.requestlog import RequestLog, read_records
+from tests.support.paths import PROJECT_DIR
 from tests.support.prometheus import parse_prometheus
 from tests.support.wsgi import call
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 SITE_DIR = PROJECT_DIR / "examples" / "site"
 DATA_QUERY = ("server=dataset&dataset=Examples/Random"
               "&start_time=2017-01-01T00:00&end_time=2017-01-01T01:00")

@@ -10,8 +10,8 @@ import pytest
 from dasflex_core.cli import main
 from dasflex_core.sources.loader import load_site
 from dasflex_core.verify import Check, format_table, verify_site
+from tests.support.paths import PROJECT_DIR
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 EXAMPLES = PROJECT_DIR / "examples"
 
 BROKEN_READER = '''

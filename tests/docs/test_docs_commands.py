@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from dasflex_core.cli import build_parser
+from tests.support.paths import PROJECT_DIR
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 DOCUMENTS = [PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").glob("*.md"))]
 BUNDLED_SITE = "examples/site"
 SERVER_COMMANDS = {"serve", "ws", "worker"}

@@ -15,8 +15,8 @@ import pytest
 from lxml import etree
 
 from dasflex_core.sources.loader import load_site
+from tests.support.paths import PROJECT_DIR
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 EXAMPLE_SITE = PROJECT_DIR / "examples" / "site"
 SITE = load_site(EXAMPLE_SITE)
 MAX_OUTPUT_BYTES = 200_000_000

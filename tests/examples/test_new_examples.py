@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +13,8 @@ from dasflex_core.codecs.das3 import read_all as read_das3
 from dasflex_core.codecs.events import DataRun, StreamException
 from dasflex_core.planner import plan
 from dasflex_core.sources.loader import load_site
+from tests.support.paths import PROJECT_DIR
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 EXAMPLES = PROJECT_DIR / "examples"
 READERS = EXAMPLES / "readers"
 DAY_US = 86400e6

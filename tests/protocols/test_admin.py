@@ -10,9 +10,10 @@ import pytest
 
 from dasflex_core.auth import hash_password
 from tests.support.http import basic_header
+from tests.support.paths import PROJECT_DIR
+from tests.support.servers import free_port
 from tests.support.wsgi import CLIENT_ADDRESS, wsgi_get
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 SITE_DIR = PROJECT_DIR / "examples" / "site"
 HOSTILE = "<script>alert(1)</script>"
 
@@ -236,11 +237,7 @@ def test_jobs_page_shows_embedded_jobs_a_request_queued(tmp_path: Path) -> None:
 
 
 def test_jobs_page_in_redis_mode_hides_the_url_and_password(tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     app = admin_app(tmp_path, cache_dir=tmp_path / "cache",
                     redis_url=f"redis://:hunter2@127.0.0.1:{port}/0")
     status, _, body = call(app, "/admin/jobs", authorization=ADMIN)

@@ -11,15 +11,12 @@ from dasflex_core.codecs.das2 import Das2Reader
 from dasflex_core.errors import ReaderError
 from dasflex_core.protocols.hapi_encode import JSON_TAIL, HapiEncoder
 from dasflex_core.protocols.hapi_info import parameters_from_header
+from tests.support.das2_streams import header_packet
 
 HEADER = (b'<packet><x type="little_endian_real8" units="t2000"/>'
           b'<y type="little_endian_real4" name="amp" units="V"><properties yFill="-1e31"/></y>'
           b'<yscan type="little_endian_real8" nitems="2" yTags="10,20" yUnits="Hz" zUnits="W"/>'
           b"</packet>\n")
-
-
-def packet(tag: bytes, xml: bytes) -> bytes:
-    return b"[" + tag + b"]%06d" % len(xml) + xml
 
 
 def stream(seconds: list[float], amps: list[float]) -> bytes:
@@ -29,7 +26,8 @@ def stream(seconds: list[float], amps: list[float]) -> bytes:
     records["x"] = seconds
     records["y"] = amps
     records["s"] = [[i, i + 0.5] for i in range(len(seconds))]
-    return (packet(b"00", b'<stream version="2.2"></stream>\n') + packet(b"01", HEADER)
+    return (header_packet("00", '<stream version="2.2"></stream>\n')
+            + header_packet("01", HEADER.decode())
             + records.tobytes())
 
 
@@ -82,10 +80,10 @@ def test_only_time_and_unknown_planes() -> None:
 
 
 def test_an_exception_packet_aborts() -> None:
-    bad = DATA + packet(b"xx", b'<exception type="ServerError" message="disk" />\n')
+    bad = DATA + header_packet("xx", '<exception type="ServerError" message="disk" />\n')
     with pytest.raises(ReaderError):
         encode(bad, "csv", ["amp"], 0.0, 10.0)
-    fine = DATA + packet(b"xx", b'<exception type="NoDataInInterval" message="x" />\n')
+    fine = DATA + header_packet("xx", '<exception type="NoDataInInterval" message="x" />\n')
     assert encode(fine, "csv", ["amp"], 0.0, 10.0).count(b"\n") == 4
 
 

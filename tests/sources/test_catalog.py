@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import sys
-from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -20,8 +19,8 @@ from dasflex_core.sources.catalog import (
     dsdf_stream,
 )
 from dasflex_core.sources.loader import load_site
+from tests.support.paths import PROJECT_DIR
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 EXAMPLE_SITE = PROJECT_DIR / "examples" / "site"
 BASE = "https://data.example.org/das"
 #: The bundled example sources, as catalog names (sorted).

@@ -12,8 +12,8 @@ from dasflex_core.cli import main
 from dasflex_core.errors import DefinitionError
 from dasflex_core.model import Site
 from dasflex_core.sources.loader import load_site, scan_site, source_id_for
+from tests.support.paths import PROJECT_DIR
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 EXAMPLE_SITE = PROJECT_DIR / "examples" / "site"
 EXAMPLE_IDS = ["Examples/Auth", "Examples/Daily", "Examples/Das3Native", "Examples/Params",
                "Examples/Random", "Examples/Realtime",

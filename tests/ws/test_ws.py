@@ -28,11 +28,11 @@ from dasflex_ws.routing import SUBPROTOCOL
 from tests.support.das2_streams import das2_records
 from tests.support.deploy_site import write_deploy_site
 from tests.support.http import basic_header
+from tests.support.paths import PROJECT_DIR
 from tests.support.processes import processes_matching
 from tests.support.servers import kill_ws_daemon, start_ws_daemon, ws_daemon_log
 from tests.support.system import require_program
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 #: Bytes per record of the realtime reader: an 8-byte time and a 4-byte value.
 REALTIME_RECORD = 12
 REALTIME_DTYPE = np.dtype([("time", "<f8"), ("value", "<f4")])
