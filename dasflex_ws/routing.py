@@ -20,6 +20,7 @@ from urllib.parse import unquote_to_bytes
 from dasflex_core import keys
 from dasflex_core.errors import DasFlexError, NotFoundError, QueryError
 from dasflex_core.http import Request, error_response, parse_query
+from dasflex_ws import DEFAULT_PREFIX
 
 if TYPE_CHECKING:
     from dasflex_core.planner import Plan
@@ -31,10 +32,6 @@ SUBPROTOCOL = "forward-stream-v1.das2.org"
 SUBPROTOCOLS = (SUBPROTOCOL, "request")
 #: The request convention of websocket streams.
 CONVENTION = keys.FLEX_RT
-#: Default path prefix stripped from request paths.
-DEFAULT_PREFIX = "/dasws"
-#: Default address and port the daemon listens on.
-DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 52242
 #: Longest accepted request path (before the query), in characters.
 MAX_PATH = 1024
 

@@ -41,7 +41,7 @@ from websockets.typing import Subprotocol
 
 from dasflex_core.errors import DasFlexError, PipelineTimeoutError
 from dasflex_core.requestlog import request_logger, websocket_record
-from dasflex_ws import routing
+from dasflex_ws import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_PREFIX, routing
 from dasflex_ws.pipeline import AsyncPipeline
 
 if TYPE_CHECKING:
@@ -65,9 +65,9 @@ CLOSE_TIMEOUT = 2.0
 class Listener:
     """Where the daemon listens and which path prefix it strips."""
 
-    host: str = routing.DEFAULT_HOST
-    port: int = routing.DEFAULT_PORT
-    prefix: str = routing.DEFAULT_PREFIX
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    prefix: str = DEFAULT_PREFIX
     pid_file: Path | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -76,7 +76,7 @@ class Listener:
 class Daemon:
     """The websocket front end over one :class:`~dasflex_core.protocols.Server`."""
 
-    def __init__(self, server: Server, prefix: str = routing.DEFAULT_PREFIX) -> None:
+    def __init__(self, server: Server, prefix: str = DEFAULT_PREFIX) -> None:
         self.server = server
         self.prefix = prefix
         self.pipelines: set[AsyncPipeline] = set()

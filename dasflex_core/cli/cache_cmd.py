@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dasflex_core.cli.common import (
+    add_command,
     EXIT_FAILED,
     EXIT_USAGE,
     add_cache_dir_option,
@@ -29,9 +30,8 @@ EXIT_OK = 0
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``cache`` subcommand and its ``build`` and ``status`` actions."""
-    parser = subparsers.add_parser(
-        "cache",
-        help="build cache blocks and show the cache",
+    parser = add_command(
+        subparsers, "cache",
         description="Pre-build a source's cache blocks, or show what the cache and the job "
                     "queue hold.  The cache directory is --cache-dir, else DASFLEX_CACHE_DIR; "
                     "Redis mode is --redis, else DASFLEX_REDIS_URL.",

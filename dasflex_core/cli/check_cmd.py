@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from dasflex_core.cli.common import add_site_option, configured_site_dir, fail, one_line_errors
+from dasflex_core.cli.common import add_command, add_site_option, configured_site_dir, fail, one_line_errors
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``check`` subcommand."""
-    parser = subparsers.add_parser(
-        "check",
-        help="validate a site's source definitions",
+    parser = add_command(
+        subparsers, "check",
         description="Load every DSDF and JSON source definition of a site and print each "
                     "problem (file, line or key, reason).  Exit status 1 if any.",
     )

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from dasflex_core.cli.common import (
+    add_command,
     add_json_option,
     add_site_option,
     add_timeout_option,
@@ -21,9 +22,8 @@ if TYPE_CHECKING:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``coverage`` subcommand."""
-    parser = subparsers.add_parser(
-        "coverage",
-        help="find the intervals where a source has data",
+    parser = add_command(
+        subparsers, "coverage",
         description="Run the source's reader over the range, count its packets per time bin "
                     "with das2_bin_ratesec and print the intervals holding data.",
     )

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dasflex_core.cli.common import one_line_errors
+from dasflex_core.cli.common import add_command, one_line_errors
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``import`` subcommand."""
-    parser = subparsers.add_parser(
-        "import", help="import a predecessor dasFlex site",
+    parser = add_command(
+        subparsers, "import",
         description="Copy and normalise the DSDF files of an old dasFlex site, write a settings "
                     "file from its dasflex.conf, carry over users, groups, peers and custom "
                     "commands, check the result and report what could not be carried over.  "

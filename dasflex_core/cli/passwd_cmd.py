@@ -14,15 +14,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
-from dasflex_core.cli.common import EXIT_USAGE, one_line_errors
+from dasflex_core.cli.common import add_command, EXIT_USAGE, one_line_errors
 
 MIN_PASSWORD_LENGTH = 8
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``passwd`` subcommand."""
-    parser = subparsers.add_parser(
-        "passwd", help="manage the users and groups of protected sources",
+    parser = add_command(
+        subparsers, "passwd",
         description="Manage the users file (name:HASH, scrypt by default) and the groups "
         "file (group: user1, user2).  New passwords come from a prompt or standard input, "
         "never from arguments.")

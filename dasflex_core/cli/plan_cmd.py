@@ -17,6 +17,7 @@ from pathlib import Path
 
 from dasflex_core import keys
 from dasflex_core.cli.common import (
+    add_command,
     add_cache_dir_option,
     add_site_option,
     configured_site_dir,
@@ -26,9 +27,8 @@ from dasflex_core.cli.common import (
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``plan`` subcommand."""
-    parser = subparsers.add_parser(
-        "plan",
-        help="print the pipeline (argv stages, MIME type, file name) a request would run",
+    parser = add_command(
+        subparsers, "plan",
         description="Plan a request without running it and print the plan as JSON.",
     )
     parser.add_argument("source_id", metavar="SOURCE_ID", help="e.g. Examples/Random")

@@ -15,12 +15,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from dasflex_core.cli.common import add_command
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``time`` subcommand."""
-    parser = subparsers.add_parser(
-        "time",
-        help="parse time strings and print ISO, us2000 and TT2000",
+    parser = add_command(
+        subparsers, "time",
         description="Parse each STRING as a time (das2C parsetime rules plus HAPI ISO 8601) "
         "and print INPUT, the ISO time to nanoseconds, us2000 and TT2000, tab separated, "
         "or INPUT, ERROR and the reason.  Exit status 1 if any input is invalid.",

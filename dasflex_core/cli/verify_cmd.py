@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from dasflex_core.cli.common import (
+    add_command,
     add_site_option,
     add_timeout_option,
     existing_site_dir,
@@ -21,9 +22,8 @@ if TYPE_CHECKING:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``verify`` subcommand."""
-    parser = subparsers.add_parser(
-        "verify",
-        help="run every example range through every output and validate the streams",
+    parser = add_command(
+        subparsers, "verify",
         description="Plan and run each example range of each source in every output it "
                     "advertises (das2, das3, CSV and, for HAPI sources, HAPI csv/binary/json), "
                     "validate each stream and print a table.  Exit status 1 on any failure.",

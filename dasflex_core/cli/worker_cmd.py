@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from dasflex_core.cli.common import (
+    add_command,
     EXIT_USAGE,
     add_cache_dir_option,
     add_config_option,
@@ -19,9 +20,8 @@ EXIT_OK, EXIT_LOST = 0, 1
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``worker`` subcommand."""
-    parser = subparsers.add_parser(
-        "worker",
-        help="build cache blocks from the shared Redis job queue",
+    parser = add_command(
+        subparsers, "worker",
         description="Run an RQ worker on the job queue that front ends and `dasflex cache "
                     "build` fill, building each block into the shared cache directory.  Needs "
                     "Redis (--redis or DASFLEX_REDIS_URL).  Jobs carry the submitter's site and "
