@@ -19,6 +19,9 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dasflex_core.sources.checks import SchemaChecks
+from dasflex_core.sources.loader import load_site as load
+
 if TYPE_CHECKING:
     from dasflex_core.sources.checks import SchemaChecks
 
@@ -30,8 +33,6 @@ STORE_VERSION = 2
 
 def load_site(site_dir: Path | str, store: Path | None = None) -> Any:
     """:func:`dasflex_core.sources.loader.load_site`, skipping checks already passed."""
-    from dasflex_core.sources.loader import load_site as load
-
     checks = open_checks(store)
     site = load(site_dir, checks=checks)
     save_checks(checks, store)
@@ -40,8 +41,6 @@ def load_site(site_dir: Path | str, store: Path | None = None) -> Any:
 
 def open_checks(store: Path | None = None) -> SchemaChecks:
     """A :class:`SchemaChecks` that knows the digests kept in ``store``."""
-    from dasflex_core.sources.checks import SchemaChecks
-
     return SchemaChecks(read_digests(store or default_store()))
 
 

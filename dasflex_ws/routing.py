@@ -20,6 +20,8 @@ from urllib.parse import unquote_to_bytes
 from dasflex_core import keys
 from dasflex_core.errors import DasFlexError, NotFoundError, QueryError
 from dasflex_core.http import Request, error_response, parse_query
+from dasflex_core.protocols import check_access, plan_for, request_span
+from dasflex_core.protocols.source_data import flex_query
 from dasflex_ws import DEFAULT_PREFIX
 
 if TYPE_CHECKING:
@@ -124,9 +126,6 @@ def prepare_stream(server: Server, request: Request, subprotocols: Iterable[str]
     Raises :class:`NotFoundError`, :class:`QueryError`, :class:`UnauthorizedError`,
     :class:`ForbiddenError` or a planning error, each with a clear message.
     """
-    from dasflex_core.protocols import check_access, plan_for, request_span
-    from dasflex_core.protocols.source_data import flex_query
-
     subprotocol = choose_subprotocol(subprotocols)
     wanted = source_path(request.path, prefix)
     if not wanted:

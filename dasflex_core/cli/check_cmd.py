@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from dasflex_core.cli.common import add_command, add_site_option, configured_site_dir, fail, one_line_errors
+from dasflex_core.cli.common import (
+    add_command,
+    add_site_option,
+    configured_site_dir,
+    fail,
+    one_line_errors,
+)
+from dasflex_core.sources.loader import scan_site
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,8 +28,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 @one_line_errors("check")
 def run(args: argparse.Namespace) -> int:
     """Check the site; print problems to stderr or one OK line to stdout."""
-    from dasflex_core.sources.loader import scan_site
-
     site_dir = args.site if args.site is not None else configured_site_dir()
     report = scan_site(site_dir)
     for problem in report.problems:

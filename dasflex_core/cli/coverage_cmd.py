@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,9 @@ from dasflex_core.cli.common import (
     one_line_errors,
     positive_timeout,
 )
+from dasflex_core.coverage import compute_coverage
+from dasflex_core.errors import NotFoundError
+from dasflex_core.sources.loader import load_site
 
 if TYPE_CHECKING:
     from dasflex_core.coverage import Coverage
@@ -43,8 +47,6 @@ def run(args: argparse.Namespace) -> int:
     """Print the coverage; 1 on an error."""
     result = _coverage(args)
     if args.json:
-        import json
-
         print(json.dumps(result.to_json(), indent=1))
         return 0
     for begin, end in result.intervals:
@@ -55,10 +57,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _coverage(args: argparse.Namespace) -> Coverage:
-    from dasflex_core.coverage import compute_coverage
-    from dasflex_core.errors import NotFoundError
-    from dasflex_core.sources.loader import load_site
-
     timeout = positive_timeout(args.timeout)
     site_dir = existing_site_dir(args.site)
     source = load_site(site_dir).get(args.source)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from dasflex_core.cli.common import add_command, one_line_errors
+from dasflex_core.migrate import import_site
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,8 +29,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 @one_line_errors("import")
 def run(args: argparse.Namespace) -> int:
     """Import the site and print the report."""
-    from dasflex_core.migrate import import_site
-
     report = import_site(args.old_site, args.new_site, overwrite=args.force)
     for line in report.lines():
         print(line)

@@ -16,6 +16,8 @@ import argparse
 import sys
 
 from dasflex_core.cli.common import add_command
+from dasflex_core.dastime import parse_time, to_tt2000, to_us2000
+from dasflex_core.errors import DasFlexError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,9 +34,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def describe(text: str) -> tuple[str, bool]:
     """The output line for one input (without newline) and whether it parsed."""
-    from dasflex_core.dastime import parse_time, to_tt2000, to_us2000
-    from dasflex_core.errors import DasFlexError
-
     try:
         parsed = parse_time(text)
         return f"{text}\t{parsed}\t{to_us2000(parsed):.3f}\t{to_tt2000(parsed)}", True

@@ -15,6 +15,8 @@ from dasflex_core.cli.common import (
     one_line_errors,
     positive_timeout,
 )
+from dasflex_core.sources.loader import load_site
+from dasflex_core.verify import format_table, verify_site
 
 if TYPE_CHECKING:
     from dasflex_core.verify import Check
@@ -44,8 +46,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 @one_line_errors("verify")
 def run(args: argparse.Namespace) -> int:
     """Verify the site; print the table; 1 if anything failed, else 0."""
-    from dasflex_core.verify import format_table
-
     checks = _verify(args)
     if not checks:
         return fail("verify", "no data source to verify")
@@ -59,9 +59,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> list[Check]:
-    from dasflex_core.sources.loader import load_site
-    from dasflex_core.verify import verify_site
-
     timeout = positive_timeout(args.timeout)
     site = load_site(existing_site_dir(args.site))
     return verify_site(site, args.sources, first_only=args.first, hapi=not args.no_hapi,

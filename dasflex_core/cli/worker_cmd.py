@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 
 from dasflex_core.cli.common import (
-    add_command,
     EXIT_USAGE,
     add_cache_dir_option,
+    add_command,
     add_config_option,
     add_redis_option,
     add_site_option,
     fail,
 )
+from dasflex_core.errors import DasFlexError
+from dasflex_core.jobs import public_error
+from dasflex_core.jobs.worker import run_worker
+from dasflex_core.settings import load_settings
 
 #: Exit statuses: stopped normally, lost Redis, bad usage or configuration (EXIT_USAGE).
 EXIT_OK, EXIT_LOST = 0, 1
@@ -47,9 +51,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Work until stopped; 1 when Redis is lost, 2 without Redis or with bad settings."""
-    from dasflex_core.errors import DasFlexError
-    from dasflex_core.settings import load_settings
-
     try:
         overrides = {} if args.redis is None else {"redis_url": args.redis}
         settings = load_settings(args.config, **overrides)
@@ -63,7 +64,6 @@ def run(args: argparse.Namespace) -> int:
     for option, path in (("--site", args.site), ("--cache-dir", args.cache_dir)):
         if path is not None and not path.is_dir():
             return fail("worker", f"{option} {path}: no such directory", EXIT_USAGE)
-    from dasflex_core.jobs.worker import run_worker
 
     try:
         return run_worker(settings.redis_url, args.queue or settings.job_queue, burst=args.burst,
@@ -73,6 +73,4 @@ def run(args: argparse.Namespace) -> int:
     except DasFlexError as error:
         return fail("worker", str(error), EXIT_LOST)
     except Exception as error:  # noqa: BLE001 - one line, never a traceback
-        from dasflex_core.jobs import public_error
-
         return fail("worker", f"stopped: {public_error(error)}", EXIT_LOST)

@@ -1,6 +1,8 @@
 """das2 and das3 stream codecs.
 
-:func:`make_reader` picks the reader for a stream from its first bytes.
+:func:`make_reader` picks the reader for a stream from its first bytes.  The
+package root imports no codec module: the readers and writers load numpy,
+and light modules (``events``, ``packets``, ``das2_props``) live here too.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def make_reader(first_bytes: bytes) -> Any:
 
 
 def new_reader(version: str) -> Any:
-    """A new Das3Reader for ``"das3"``, else a new Das2Reader."""
+    """A new Das3Reader for ``"das3"``, else a new Das2Reader (their modules load numpy)."""
     if version == "das3":
         from .das3 import Das3Reader
 

@@ -212,7 +212,7 @@ def _time_bounds(header: Any, records: Any) -> tuple[float, float] | None:
 @cache
 def _time_units() -> dict[str, str]:
     """Time-point units, lower case, with their spelling in the time package."""
-    from dasflex_core.dastime import TIME_UNITS
+    from dasflex_core.dastime.vec import TIME_UNITS
 
     return {name.lower(): name for name in TIME_UNITS}
 
@@ -236,7 +236,7 @@ def _time_field(header: Any) -> tuple[str, str] | None:
 
 
 def _to_us2000(values: Any, units: str) -> Any:
-    from dasflex_core.dastime import convert_times
+    from dasflex_core.dastime.vec import convert_times
 
     return convert_times(values, _time_units().get(units, "us2000"), "us2000")
 

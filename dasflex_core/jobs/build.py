@@ -6,7 +6,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dasflex_core.cache.builder import build_block
 from dasflex_core.errors import PipelineTimeoutError
+from dasflex_core.planner import planner_for_site
 
 if TYPE_CHECKING:
     from dasflex_core.cache import BlockJob
@@ -20,15 +22,11 @@ BUSY_POLL = 0.2
 
 def default_builder() -> Builder:
     """:func:`dasflex_core.cache.builder.build_block` (imported on first use)."""
-    from dasflex_core.cache.builder import build_block
-
     return build_block
 
 
 def site_planner(site: Site, cache_dir: Path | None = None) -> Any:
     """A planner for builds: the site's command table, no server URL."""
-    from dasflex_core.planner import planner_for_site
-
     return planner_for_site(site, "", cache_dir)
 
 

@@ -28,6 +28,8 @@ from dasflex_core.http import (
     error_response,
     inband_error,
 )
+from dasflex_core.jobs import make_queue
+from dasflex_core.planner import planner_for_site
 from dasflex_core.requestlog import note_pipeline
 
 if TYPE_CHECKING:
@@ -210,8 +212,6 @@ def site_planner(server: Server, request: Request) -> Planner:
 
 
 def _site_planner(server: Server, base: str) -> Planner:
-    from dasflex_core.planner import planner_for_site
-
     return planner_for_site(server.site, base, server.settings.cache_dir)
 
 
@@ -221,8 +221,6 @@ def job_queue(server: Server) -> JobQueue | None:
         return None
 
     def build() -> JobQueue:
-        from dasflex_core.jobs import make_queue
-
         return make_queue(server.settings, server.site)
 
     return server.memo("jobs", build)
