@@ -1,11 +1,16 @@
-"""XML text and attribute values as ``xml.sax.saxutils`` writes them, without importing it.
+"""XML in and out: safe parsing of received headers, and quoting of the text dasflex writes.
 
-``xml.sax.saxutils`` imports ``urllib.request`` (and with it ``http.client`` and
-the e-mail package), which no front end otherwise loads; the catalog writer and
-the das3 packet framing quote with these two functions instead.
+:func:`parse_root` is the one place received XML (das3 headers and packets) is
+parsed: by lxml (loaded on first use), without entity expansion or network
+access.  :func:`escape_text` and :func:`quote_attribute` write what
+``xml.sax.saxutils`` writes without importing it: it imports ``urllib.request``
+(and with it ``http.client`` and the e-mail package), which no front end
+otherwise loads.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 _TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _VALUE_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;",
@@ -35,3 +40,19 @@ def quote_attribute(value: str) -> str:
     if "'" not in text:
         return f"'{text}'"
     return '"{}"'.format(text.replace('"', "&quot;"))
+
+
+def parse_root(data: bytes, *, remove_comments: bool = False) -> Any:
+    """The root element of the XML document ``data`` (NUL and blank padding stripped).
+
+    Entities are not expanded and nothing is fetched; ``remove_comments``
+    drops XML comments.  Raises ValueError with lxml's reason for bad XML.
+    """
+    from lxml import etree
+
+    parser = etree.XMLParser(remove_comments=remove_comments, resolve_entities=False,
+                             no_network=True)
+    try:
+        return etree.fromstring(data.strip(b"\0 \t\r\n"), parser)
+    except etree.XMLSyntaxError as exc:
+        raise ValueError(str(exc)) from None

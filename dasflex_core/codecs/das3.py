@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import StreamError
+from ..xmltext import parse_root
 from .das2 import parse_packet_header
 from .das2_text import decode_ascii, decode_times
 from .das3_encode import encode_records
@@ -410,13 +411,10 @@ def _das2_definition(payload: bytes, packet_id: int, offset: int) -> _Definition
 
 
 def _out_of_band(kind: bytes, raw: bytes, payload: bytes, offset: int) -> Event:
-    from lxml import etree
-
     tag = "comment" if kind == b"Cx" else "exception"
     try:
-        root = etree.fromstring(payload.strip(b"\0 \t\r\n"),
-                                etree.XMLParser(resolve_entities=False, no_network=True))
-    except etree.XMLSyntaxError as exc:
+        root = parse_root(payload)
+    except ValueError as exc:
         raise StreamError(f"invalid XML in a |{kind.decode()}| packet: {exc}", offset) from None
     if root.tag != tag:
         raise StreamError(f"expected <{tag}> in a |{kind.decode()}| packet, found <{root.tag}>",
