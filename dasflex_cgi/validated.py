@@ -17,13 +17,10 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dasflex_core.sources.checks import SchemaChecks
 from dasflex_core.sources.loader import load_site as load
-
-if TYPE_CHECKING:
-    from dasflex_core.sources.checks import SchemaChecks
 
 #: Most definition digests kept (the oldest are dropped first).
 MAX_DIGESTS = 10000

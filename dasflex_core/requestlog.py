@@ -26,12 +26,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dasflex_core.metrics import CONTENT_TYPE, Metrics
-
-if TYPE_CHECKING:
-    from dasflex_core.metrics import Metrics
 
 __all__ = [
     "OperationsMiddleware",

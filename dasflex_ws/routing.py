@@ -20,13 +20,12 @@ from urllib.parse import unquote_to_bytes
 from dasflex_core import keys
 from dasflex_core.errors import DasFlexError, NotFoundError, QueryError
 from dasflex_core.http import Request, error_response, parse_query
-from dasflex_core.protocols import check_access, plan_for, request_span
+from dasflex_core.protocols import Server, check_access, plan_for, request_span
 from dasflex_core.protocols.source_data import flex_query
 from dasflex_ws import DEFAULT_PREFIX
 
 if TYPE_CHECKING:
     from dasflex_core.planner import Plan
-    from dasflex_core.protocols import Server
 
 #: The subprotocol the catalog advertises (``flexRT.json``).
 SUBPROTOCOL = "forward-stream-v1.das2.org"

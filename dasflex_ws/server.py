@@ -49,7 +49,6 @@ from dasflex_ws.pipeline import AsyncPipeline
 
 if TYPE_CHECKING:
     from dasflex_core.model import Site
-    from dasflex_core.protocols import Server
     from dasflex_core.settings import Settings
 
 LOG = logging.getLogger("dasflex.ws")

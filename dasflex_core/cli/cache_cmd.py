@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dasflex_core.cache.layout import BLOCK_SUFFIX, level_subdir, normalise_params, paramset_name
 from dasflex_core.cache.store import CacheIndex
@@ -27,11 +27,8 @@ from dasflex_core.cli.common import (
 from dasflex_core.errors import NotFoundError, QueryError
 from dasflex_core.jobs import make_queue
 from dasflex_core.jobs.progress import ProgressBar
-from dasflex_core.settings import load_settings
+from dasflex_core.settings import Settings, load_settings
 from dasflex_core.sources.loader import load_site
-
-if TYPE_CHECKING:
-    from dasflex_core.settings import Settings
 
 #: Exit statuses: all built, some failed (EXIT_FAILED), bad usage or configuration (EXIT_USAGE).
 EXIT_OK = 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING
 
 from dasflex_core.cli.common import (
     add_command,
@@ -16,12 +15,9 @@ from dasflex_core.cli.common import (
     one_line_errors,
     positive_timeout,
 )
-from dasflex_core.coverage import compute_coverage
+from dasflex_core.coverage import Coverage, compute_coverage
 from dasflex_core.errors import NotFoundError
 from dasflex_core.sources.loader import load_site
-
-if TYPE_CHECKING:
-    from dasflex_core.coverage import Coverage
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

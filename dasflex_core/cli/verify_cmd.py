@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
 
 from dasflex_core.cli.common import (
     add_command,
@@ -16,10 +15,7 @@ from dasflex_core.cli.common import (
     positive_timeout,
 )
 from dasflex_core.sources.loader import load_site
-from dasflex_core.verify import format_table, verify_site
-
-if TYPE_CHECKING:
-    from dasflex_core.verify import Check
+from dasflex_core.verify import Check, format_table, verify_site
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -39,7 +39,6 @@ from dasflex_core.jobs.build import build_until_done, default_builder, is_built,
 
 if TYPE_CHECKING:
     from dasflex_core.cache import BlockJob
-    from dasflex_core.cache.store import CacheIndex
     from dasflex_core.model import Site
 
 LOG = logging.getLogger("dasflex.jobs")

@@ -28,15 +28,13 @@ from dasflex_core.http import (
     error_response,
     inband_error,
 )
-from dasflex_core.jobs import make_queue
-from dasflex_core.planner import planner_for_site
+from dasflex_core.jobs import JobQueue, make_queue
+from dasflex_core.planner import Plan, Planner, planner_for_site
 from dasflex_core.requestlog import note_pipeline
 
 if TYPE_CHECKING:
     from dasflex_core.cache import BlockJob
-    from dasflex_core.jobs import JobQueue
     from dasflex_core.model import Access, Site, SourceDef
-    from dasflex_core.planner import Plan, Planner
     from dasflex_core.settings import Settings
 
 LOG = logging.getLogger("dasflex.protocols")

@@ -12,12 +12,11 @@ values become NaN.  The first record at or after ``stop`` ends the output
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from dasflex_core.codecs.das2 import fill_mask, plane_fill
+from dasflex_core.codecs.das2 import PacketHeader, Plane, StreamHeader, fill_mask, plane_fill
 from dasflex_core.codecs.events import (
     DataRun,
     Event,
@@ -30,9 +29,6 @@ from dasflex_core.dastime.vec import TIME_UNITS, convert_times
 from dasflex_core.errors import NO_DATA_TYPES, ReaderError, StreamError
 from dasflex_core.protocols.hapi_info import named_planes
 from dasflex_core.textfmt import Exponential
-
-if TYPE_CHECKING:
-    from dasflex_core.codecs.das2 import PacketHeader, Plane, StreamHeader
 
 #: Float64 values (times, one column's values).
 Floats = npt.NDArray[np.float64]

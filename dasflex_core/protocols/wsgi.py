@@ -15,14 +15,13 @@ from dasflex_core.http import Request, Response, error_response, iterate_body
 from dasflex_core.protocols import Server
 from dasflex_core.protocols.routes import dispatch, read_request_body
 from dasflex_core.requestlog import wrap_application
-from dasflex_core.settings import load_settings
+from dasflex_core.settings import Settings, load_settings
 from dasflex_core.sources.loader import load_site
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
     from dasflex_core.model import Site
-    from dasflex_core.settings import Settings
 
 
 def make_wsgi_app(settings: Settings | None = None, *,
