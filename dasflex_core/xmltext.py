@@ -10,7 +10,10 @@ otherwise loads.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lxml.etree import _Element
 
 _TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _VALUE_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;",
@@ -42,7 +45,7 @@ def quote_attribute(value: str) -> str:
     return '"{}"'.format(text.replace('"', "&quot;"))
 
 
-def parse_root(data: bytes, *, remove_comments: bool = False) -> Any:
+def parse_root(data: bytes, *, remove_comments: bool = False) -> _Element:
     """The root element of the XML document ``data`` (NUL and blank padding stripped).
 
     Entities are not expanded and nothing is fetched; ``remove_comments``

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cache
-from typing import Any, Protocol
+from typing import Any
 
 from dasflex_core.codecs import new_reader, stream_version
 from dasflex_core.codecs.events import (
     Comment,
     DataRun,
     Event,
+    EventReader,
     EventStream,
     HeaderDefined,
     StreamException,
@@ -36,18 +37,6 @@ MAX_LISTED_COMMENTS = 100
 _FILL_LIMIT = 1e30
 #: Largest |us2000| shown as an ISO time (about 9,900 years).
 _MAX_SHOWN_US2000 = 2.5e17
-
-
-class EventReader(Protocol):
-    """A das2 or das3 stream reader: bytes in, events out."""
-
-    def feed(self, chunk: bytes) -> list[Event]:
-        """Events of the bytes fed so far that are complete."""
-        ...
-
-    def close(self) -> list[Event]:
-        """The last events; raise StreamError when the stream is incomplete."""
-        ...
 
 
 class StreamSummary(EventStream[None]):
