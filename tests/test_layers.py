@@ -43,7 +43,7 @@ HEAVY = tuple(RUFF["flake8-tidy-imports"]["banned-module-level-imports"])
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("errors", ("__init__", "errors")),
     ("vocabulary", ("keys", "model", "units", "dastime", "stages", "metrics", "xmltext")),
-    ("text, templates, tables", ("textfmt", "templates", "commands", "auth", "requestlog")),
+    ("templates, tables, auth", ("textfmt", "templates", "commands", "auth", "requestlog")),
     ("streams, definitions", ("codecs", "sources")),
     ("HTTP model, running", ("http", "runner", "settings")),
     ("cache", ("cache", "migrate")),
