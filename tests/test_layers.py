@@ -66,8 +66,8 @@ class LazyLoad:
     why: str
 
 
-#: The deliberate lazy loads: each keeps a heavy library (or, for das3_csv, the das3 codec)
-#: out of a process that does not need it.  pyproject.toml's PLC0415 ignores name these files.
+#: The deliberate lazy loads: each keeps a heavy library (or, for das3_csv and the job queue,
+#: a start-up cost) out of a process that does not need it.  pyproject.toml's PLC0415 ignores name these files.
 LAZY_LOADS = (
     LazyLoad("dasflex_core.auth", ("crypt",),
              "the legacy DES crypt check: `crypt` warns on import and is gone in Python 3.13"),
@@ -80,6 +80,9 @@ LAZY_LOADS = (
              "the /verify page imports the summary; numpy loads with the first stream"),
     LazyLoad("dasflex_core.dastime", ("dasflex_core.dastime.leap", "dasflex_core.dastime.vec"),
              "TT2000 and epoch arrays need numpy; scalar time parsing does not"),
+    LazyLoad("dasflex_core.protocols", ("dasflex_core.jobs",),
+             "the queue that builds cache blocks loads with the first block to build: a CGI "
+             "request on a site without a cache never pays for it"),
     LazyLoad("dasflex_core.protocols.hapi_data", ("dasflex_core.protocols.hapi_encode",),
              "the HAPI encoder (numpy) loads with the first /hapi/data request"),
     LazyLoad("dasflex_core.tools.das*", ("dasflex_core.tools.*.*",),

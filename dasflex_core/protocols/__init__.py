@@ -28,12 +28,12 @@ from dasflex_core.http import (
     error_response,
     inband_error,
 )
-from dasflex_core.jobs import JobQueue, make_queue
 from dasflex_core.planner import Plan, Planner, planner_for_site
 from dasflex_core.requestlog import note_pipeline
 
 if TYPE_CHECKING:
     from dasflex_core.cache import BlockJob
+    from dasflex_core.jobs import JobQueue
     from dasflex_core.model import Access, Site, SourceDef
     from dasflex_core.settings import Settings
 
@@ -219,6 +219,8 @@ def job_queue(server: Server) -> JobQueue | None:
         return None
 
     def build() -> JobQueue:
+        from dasflex_core.jobs import make_queue  # threads, temporary files; RQ with Redis
+
         return make_queue(server.settings, server.site)
 
     return server.memo("jobs", build)
