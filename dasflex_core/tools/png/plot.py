@@ -1,10 +1,11 @@
 """Rendering the binned panels of a quick-look plot as a PNG (matplotlib, Agg).
 
-matplotlib is imported only here (the png family loads when ``das2_png`` runs).  Panels share the
-x axis (a UTC time axis when x is time).  Line panels draw each plane's
-per-column minimum and maximum as one envelope polyline; spectrogram panels
-draw column means with ``pcolormesh`` and a colour bar, on a log colour
-scale when every value is positive.  A plot without data says so.
+matplotlib is imported only here (the png family loads when ``das2_png``
+runs).  Panels share the x axis (a UTC time axis when x is time).  Line
+panels draw each plane's per-column minimum and maximum as one envelope
+polyline; spectrogram panels draw column means with ``pcolormesh`` and a
+colour bar, on a log colour scale when every value is positive.  A plot
+without data says so.
 """
 
 from __future__ import annotations
