@@ -142,3 +142,60 @@ class QueueUnavailableError(DasFlexError):
     """The cache job queue cannot be reached (Redis down or not configured)."""
 
     status = 503
+
+
+class RemoteError(ReaderError):
+    """A remote server that a source relays (HAPI, das2, das3) failed or could not be reached."""
+
+    status = 502
+    hapi_code = 1501
+    hapi_message = "Internal server error - upstream request error"
+
+
+class RemoteBusyError(RemoteError):
+    """Every fetch slot of a remote server stayed taken (the per-remote limit)."""
+
+    status = 503
+
+
+class OutOfRangeError(QueryError):
+    """The requested time range lies outside the range the data cover."""
+
+    hapi_code = 1405
+    hapi_message = "Bad request - time outside valid range"
+
+
+#: How a pipeline stage names its error on stderr: ``dasflex-error: CLASS: message``.
+STAGE_ERROR_PREFIX = "dasflex-error:"
+
+#: The errors a stage may report this way (the runner raises them instead of a ReaderError).
+STAGE_ERRORS: dict[str, type[DasFlexError]] = {
+    cls.__name__: cls for cls in (RemoteError, RemoteBusyError, OutOfRangeError, TooLargeError)
+}
+
+
+def stage_error_line(error: DasFlexError) -> str:
+    """The stderr line a stage writes to report ``error`` (one line, newline ended).
+
+    >>> stage_error_line(RemoteError("remote host example.org refused the connection"))
+    'dasflex-error: RemoteError: remote host example.org refused the connection\\n'
+    """
+    name = type(error).__name__ if type(error).__name__ in STAGE_ERRORS else "RemoteError"
+    return f"{STAGE_ERROR_PREFIX} {name}: {' '.join(error.message.split())}\n"
+
+
+def reported_error(stderr: bytes) -> DasFlexError | None:
+    """The error a stage reported in ``stderr`` (its last such line), or None.
+
+    >>> reported_error(b"dasflex-error: OutOfRangeError: before the data\\n").status
+    400
+    """
+    found: DasFlexError | None = None
+    for line in stderr.decode("utf-8", "replace").splitlines():
+        if not line.startswith(STAGE_ERROR_PREFIX):
+            continue
+        name, _, message = line[len(STAGE_ERROR_PREFIX):].strip().partition(": ")
+        cls = STAGE_ERRORS.get(name)
+        if cls is not None and message:
+            found = cls(message)
+    return found

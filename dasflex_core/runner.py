@@ -10,7 +10,9 @@ chunks read in bounded memory:
   :class:`~dasflex_core.errors.ReaderError` (or
   :class:`~dasflex_core.errors.NoDataError` when the whole output is a stream
   header plus a "no data" exception), a silent pipeline raises
-  :class:`~dasflex_core.errors.PipelineTimeoutError`;
+  :class:`~dasflex_core.errors.PipelineTimeoutError`; a stage that fails
+  after naming its error on stderr (``dasflex-error: CLASS: message``, see
+  :func:`~dasflex_core.errors.reported_error`) raises that error instead;
 * after the first byte, a failing stage or the total timeout ends the stream
   with one in-band exception packet (das2 or das3, as planned) whose message
   names no command line, path or stderr text; for formats without such
@@ -43,6 +45,7 @@ from dasflex_core.errors import (
     NoDataError,
     PipelineTimeoutError,
     ReaderError,
+    reported_error,
 )
 
 __all__ = ["PipelineRun", "StageResult", "clean_environment", "run", "start_pipeline"]
@@ -61,6 +64,9 @@ POLL_SECONDS = 0.5
 TERM_GRACE = 0.5
 #: Directories searched for commands after the interpreter's own.
 SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
+#: Variables of the server's environment with this prefix are passed to every stage
+#: (e.g. the remote-fetch policy, :mod:`dasflex_core.remote.policy`).
+STAGE_VARIABLE_PREFIX = "DASFLEX_STAGE_"
 
 _NO_DATA_TYPES = ("NoDataInInterval", "NoMatchingData")
 
@@ -98,6 +104,8 @@ def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         "TZ": "UTC",
         "HOME": "/nonexistent",
     }
+    environment.update((name, value) for name, value in os.environ.items()
+                       if name.startswith(STAGE_VARIABLE_PREFIX))
     environment.update(extra or {})
     return environment
 
@@ -301,7 +309,7 @@ class PipelineRun:
         finally:
             self._terminate()
 
-    def _late_failure(self, error: ReaderError) -> Iterator[bytes]:
+    def _late_failure(self, error: DasFlexError) -> Iterator[bytes]:
         """End a started stream: an exception packet, or re-raise when none fits.
 
         Formats without in-band exceptions (CSV, HAPI, images) cannot say that
@@ -408,13 +416,16 @@ class PipelineRun:
             for key, _ in events:
                 self._keep_stderr(key, os.read(key.fd, self.chunk_size))
 
-    def _failure(self) -> ReaderError | None:
-        """The error for the first failed stage, or None when all succeeded."""
+    def _failure(self) -> DasFlexError | None:
+        """The error for the first failed stage (as it reported it), or None when all succeeded."""
         count = len(self._processes)
         for index in range(count):
             status = self._statuses.get(index)
             upstream_broken_pipe = status == -signal.SIGPIPE and index < count - 1
             if status and not upstream_broken_pipe:
+                reported = reported_error(bytes(self._stderr.get(index, b"")))
+                if reported is not None:
+                    return reported
                 return ReaderError(
                     f"{_stage_name(index, count)} failed ({_describe_status(status)});"
                     " the output may be incomplete"
@@ -507,7 +518,7 @@ def _describe_status(status: int) -> str:
     return f"exit status {status}"
 
 
-def _raise_unstarted(failure: ReaderError | None, head: bytes) -> None:
+def _raise_unstarted(failure: DasFlexError | None, head: bytes) -> None:
     """Raise the error for output that was never yielded, if there is one."""
     message = no_data_message(head) if head else None
     if message is not None:

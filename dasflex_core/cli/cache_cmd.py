@@ -129,9 +129,11 @@ def run_build(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace, settings: Settings) -> int:
     from dasflex_core.cache.store import CacheIndex
     from dasflex_core.jobs import make_queue
+    from dasflex_core.remote.policy import export_policy
     from dasflex_core.sources.loader import load_site
 
     _quiet_job_log()
+    export_policy(settings)  # remote sources' blocks are fetched under the same limits
     site = load_site(settings.site_dir)
     source = _cached_source(site, args.source)
     index = CacheIndex(settings.cache_dir or Path(), site)

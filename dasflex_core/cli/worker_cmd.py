@@ -66,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
         if path is not None and not path.is_dir():
             return _fail(f"{option} {path}: no such directory", EXIT_USAGE)
     from dasflex_core.jobs.worker import run_worker
+    from dasflex_core.remote.policy import export_policy
+
+    export_policy(settings)  # remote sources' blocks are fetched under the same limits
 
     try:
         return run_worker(settings.redis_url, args.queue or settings.job_queue, burst=args.burst,

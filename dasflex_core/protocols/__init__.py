@@ -40,6 +40,11 @@ class Server:
     cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     started: float = field(default_factory=time.time, compare=False)
 
+    def __post_init__(self) -> None:
+        from dasflex_core.remote.policy import export_policy
+
+        export_policy(self.settings)  # the limits and User-Agent of remote sources' fetches
+
     @property
     def last_modified(self) -> str:
         """When the site was loaded, as an HTTP date (for metadata responses)."""

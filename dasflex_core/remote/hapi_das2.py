@@ -1,0 +1,289 @@
+"""HAPI ``info`` to das2 headers, and HAPI records (binary or CSV) to das2 packets.
+
+One packet type ``:01:`` carries every parameter das2 can hold:
+
+* the primary time becomes an ``<x>`` plane of encoding ``timeN`` (N is the
+  HAPI ``length``), so the time text passes through untouched;
+* a scalar ``double`` or ``integer`` becomes a ``<y>`` plane
+  (``little_endian_real8``; integers are widened);
+* a one-dimensional array (``size: [n]``) becomes a ``<yscan>`` of ``n``
+  items, its yTags the static ``bins[0].centers`` (else the item indexes),
+  ``yUnits`` the bins' units;
+* ``units`` become plane units (``zUnits`` for a yscan), a numeric ``fill``
+  becomes ``yFill``/``zFill``, ``label`` becomes ``yLabel``/``zLabel``;
+  ``cadence`` becomes the stream's ``xTagWidth`` and ``description`` its
+  ``title``.
+
+``string`` and ``isotime`` parameters and arrays of two or more dimensions
+have no das2 form: :func:`das2_parameters` leaves them out (their columns
+are still read, then dropped).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dasflex_core.remote.times import duration_seconds
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from dasflex_core.codecs.das2 import PacketHeader, StreamHeader
+
+#: The das2 packet id of the relayed records.
+PACKET_ID = 1
+#: das2C's longest ``timeN`` text.
+MAX_TIME_LENGTH = 127
+
+
+class ContentError(ValueError):
+    """The remote's header or records do not make sense (reported as wrong content)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One HAPI parameter as it arrives: its wire layout and whether das2 keeps it."""
+
+    name: str
+    kind: str  # double, integer, string, isotime
+    shape: tuple[int, ...]
+    length: int
+    info: Mapping[str, Any]
+    kept: bool
+
+    @property
+    def count(self) -> int:
+        """Values per record (CSV columns)."""
+        return math.prod(self.shape) if self.shape else 1
+
+    def wire_format(self) -> Any:
+        """The numpy format of this parameter in a HAPI binary record."""
+        base = {"double": "<f8", "integer": "<i4"}.get(self.kind, f"S{max(1, self.length)}")
+        return (base, self.shape) if self.shape else base
+
+
+def columns_of(info: Mapping[str, Any]) -> list[Column]:
+    """The parameters of an ``info`` header, time first (ContentError when malformed)."""
+    parameters = info.get("parameters")
+    if not isinstance(parameters, list) or not parameters:
+        raise ContentError("its info has no parameters")
+    columns = []
+    for index, parameter in enumerate(parameters):
+        if not isinstance(parameter, Mapping) or not isinstance(parameter.get("name"), str):
+            raise ContentError(f"parameter {index} of its info has no name")
+        kind = str(parameter.get("type", ""))
+        size = parameter.get("size") or []
+        if not isinstance(size, list) or not all(isinstance(n, int) and n > 0 for n in size):
+            raise ContentError(f"parameter {parameter['name']!r} has a bad size")
+        shape = tuple(size) if size != [1] else ()
+        length = parameter.get("length") or 0
+        if kind in ("string", "isotime") and not (isinstance(length, int) and length > 0):
+            raise ContentError(f"parameter {parameter['name']!r} has no length")
+        if kind not in ("double", "integer", "string", "isotime"):
+            raise ContentError(f"parameter {parameter['name']!r} has the unknown type {kind!r}")
+        kept = index > 0 and kind in ("double", "integer") and len(shape) <= 1
+        columns.append(Column(parameter["name"], kind, shape, int(length), parameter, kept))
+    time = columns[0]
+    if time.kind != "isotime" or time.shape:
+        raise ContentError("its first parameter is not the isotime primary time")
+    if not 2 <= time.length <= MAX_TIME_LENGTH:
+        raise ContentError(f"its time length {time.length} does not fit a das2 time field")
+    return columns
+
+
+def das2_parameters(info: Mapping[str, Any]) -> list[str]:
+    """Names of the parameters a das2 stream can carry (time excluded)."""
+    return [column.name for column in columns_of(info) if column.kept]
+
+
+def stream_header(info: Mapping[str, Any], dataset: str) -> StreamHeader:
+    """The das2 stream header: ``title`` and, from ``cadence``, ``xTagWidth``."""
+    from dasflex_core.codecs.das2 import Properties, StreamHeader
+
+    properties = Properties()
+    title = info.get("description") or info.get("x_title") or dataset
+    properties.set("title", " ".join(str(title).split())[:300])
+    cadence = info.get("cadence")
+    seconds = duration_seconds(cadence) if isinstance(cadence, str) else None
+    if seconds:
+        properties.set("xTagWidth", float(seconds), "s")
+    return StreamHeader(properties=properties)
+
+
+def packet_header(columns: Sequence[Column]) -> PacketHeader:
+    """The das2 packet header of the kept columns (time first)."""
+    from dasflex_core.codecs.das2 import PacketHeader, Plane, parse_encoding
+
+    time = columns[0]
+    planes = [Plane("x", parse_encoding(f"time{time.length}"), name="time", units="UTC")]
+    real8 = parse_encoding("little_endian_real8")
+    for column in columns:
+        if column.kept:
+            planes.append(_plane(column, real8, Plane))
+    return PacketHeader(PACKET_ID, tuple(planes))
+
+
+def _plane(column: Column, encoding: Any, plane_class: Any) -> Any:
+    from dasflex_core.codecs.das2 import Properties
+
+    properties = Properties()
+    fill = _fill(column.info.get("fill"))
+    label = column.info.get("label")
+    axis = "z" if column.shape else "y"
+    if fill is not None:
+        properties.set(f"{axis}Fill", fill)
+    if isinstance(label, str) and label.strip():
+        properties.set(f"{axis}Label", " ".join(label.split()))
+    units = hapi_units(column.info.get("units"))
+    if not column.shape:
+        return plane_class("y", encoding, name=column.name, units=units, properties=properties)
+    tags, tag_units = _bins(column)
+    import numpy as np
+
+    return plane_class("yscan", encoding, name=column.name, nitems=column.count,
+                       ytags=np.asarray(tags, dtype=np.float64),
+                       ytags_text=",".join(repr(float(tag)) for tag in tags),
+                       yunits=tag_units, zunits=units, properties=properties)
+
+
+def _fill(value: Any) -> float | None:
+    """A numeric HAPI fill (a string); None for null and NaN (NaN is missing as it is)."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def hapi_units(value: Any) -> str:
+    """HAPI units as one das2 units string ("" for null and dimensionless)."""
+    if isinstance(value, list):
+        distinct = {item for item in value if isinstance(item, str)}
+        value = distinct.pop() if len(distinct) == 1 else None
+    if not isinstance(value, str) or value.strip().lower() == "dimensionless":
+        return ""
+    return value.strip()
+
+
+def _bins(column: Column) -> tuple[list[float], str]:
+    """The yTags and their units: static ``bins[0].centers``, else the item indexes."""
+    bins = column.info.get("bins")
+    first = bins[0] if isinstance(bins, list) and bins and isinstance(bins[0], Mapping) else {}
+    centers = first.get("centers")
+    if isinstance(centers, list) and len(centers) == column.count and all(
+            isinstance(value, int | float) and not isinstance(value, bool) for value in centers):
+        return [float(value) for value in centers], hapi_units(first.get("units"))
+    return [float(index) for index in range(column.count)], ""
+
+
+class RecordConverter:
+    """Turns HAPI records (binary bytes or CSV lines) into das2 data packets."""
+
+    def __init__(self, columns: Sequence[Column]) -> None:
+        import numpy as np
+
+        self.columns = list(columns)
+        self.header = packet_header(self.columns)
+        self.hapi_dtype = np.dtype({"names": [f"p{i}" for i in range(len(self.columns))],
+                                    "formats": [c.wire_format() for c in self.columns]})
+        self.record_size = self.hapi_dtype.itemsize
+        self.csv_columns = sum(column.count for column in self.columns)
+        self._held = b""
+
+    def same_layout(self, other: RecordConverter) -> bool:
+        """True when ``other`` reads the same records into the same packets."""
+        return self.hapi_dtype == other.hapi_dtype \
+            and self.header.xml_bytes() == other.header.xml_bytes()
+
+    def _packets(self, values: Mapping[int, np.ndarray], count: int) -> bytes:
+        """das2 packets from decoded columns (index -> array of ``count`` rows)."""
+        import numpy as np
+
+        wire = np.empty(count, dtype=self.header.dtype)
+        wire["tag"] = self.header.tag
+        fields = iter(self.header.fields)
+        for index, column in enumerate(self.columns):
+            if index and not column.kept:
+                continue
+            name = next(fields)
+            data = values[index]
+            wire[name] = data.reshape(count, -1) if column.shape else data
+        return wire.tobytes()
+
+    # -- binary ----------------------------------------------------------------
+
+    def binary(self, data: bytes) -> bytes:
+        """Packets for the whole records in ``data`` (a partial one is held for the next call)."""
+        import numpy as np
+
+        data = self._held + data if self._held else data
+        count = len(data) // self.record_size
+        used = count * self.record_size
+        self._held = data[used:]
+        if not count:
+            return b""
+        records = np.frombuffer(data, dtype=self.hapi_dtype, count=count)
+        values = {index: records[f"p{index}"] for index, column in enumerate(self.columns)
+                  if index == 0 or column.kept}
+        return self._packets(values, count)
+
+    def check_finished(self) -> None:
+        """ContentError when the body ended inside a record."""
+        if self._held:
+            raise ContentError(f"its data end inside a record ({len(self._held)} bytes of "
+                               f"{self.record_size} left over)")
+
+    # -- CSV -------------------------------------------------------------------
+
+    def csv(self, data: bytes, final: bool = False) -> bytes:
+        """Packets for the whole lines in ``data`` (the last partial line is held)."""
+        data = self._held + data if self._held else data
+        cut = len(data) if final else data.rfind(b"\n") + 1
+        self._held = data[cut:]
+        lines = [line for line in data[:cut].replace(b"\r", b"").split(b"\n") if line.strip()]
+        if not lines:
+            return b""
+        rows = _csv_rows(lines, self.csv_columns)
+        return self._packets(self._csv_values(rows), len(lines))
+
+    def _csv_values(self, rows: np.ndarray) -> dict[int, np.ndarray]:
+        time = self.columns[0]
+        times = rows[:, 0]
+        if times.dtype.itemsize > time.length:
+            raise ContentError(f"it sent a time longer than its length {time.length}")
+        values: dict[int, np.ndarray] = {0: times}
+        position = 1
+        for index, column in enumerate(self.columns[1:], start=1):
+            if column.kept:
+                cells = rows[:, position:position + column.count]
+                try:
+                    numbers = cells.astype("<f8")
+                except ValueError:
+                    raise ContentError(f"it sent a {column.name} value that is not a number") \
+                        from None
+                values[index] = numbers if column.shape else numbers[:, 0]
+            position += column.count
+        return values
+
+
+def _csv_rows(lines: list[bytes], width: int) -> np.ndarray:
+    """CSV lines as a 2-D array of byte strings, ``width`` cells a row (quotes honoured)."""
+    import numpy as np
+
+    if any(b'"' in line for line in lines):
+        import csv
+
+        parsed = [[cell.encode("utf-8") for cell in row]
+                  for row in csv.reader(line.decode("utf-8", "replace") for line in lines)]
+        if any(len(row) != width for row in parsed):
+            raise ContentError(f"it sent a CSV line without {width} columns")
+        return np.array(parsed, dtype=bytes).reshape(len(lines), width)
+    cells = b",".join(lines).split(b",")
+    if len(cells) != len(lines) * width or any(line.count(b",") != width - 1 for line in lines):
+        raise ContentError(f"it sent a CSV line without {width} columns")
+    return np.array(cells, dtype=bytes).reshape(len(lines), width)
