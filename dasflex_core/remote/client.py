@@ -108,6 +108,9 @@ class RemoteResponse:
                 self.client.set_read_timeout(first)
                 raw = self._read()
                 if not raw:
+                    if self._response.length:  # fewer bytes than Content-Length promised
+                        raise self.client.failure("broke off the answer mid-stream")
+                    self._read(whole=True)  # ends the answer so that the connection is reused
                     break
                 first = False
                 self.body_bytes += len(raw)
@@ -123,9 +126,9 @@ class RemoteResponse:
         finally:
             self.client.release(self._response)
 
-    def _read(self) -> bytes:
+    def _read(self, whole: bool = False) -> bytes:
         try:
-            return self._response.read1(READ_BYTES)
+            return self._response.read() if whole else self._response.read1(READ_BYTES)
         except TimeoutError:
             wait = self.client.timeout_for(first=self.body_bytes == 0)
             raise self.client.failure(f"sent no data for {wait:g} s") from None

@@ -1,14 +1,17 @@
 """HAPI ``info`` to das2 headers, and HAPI records (binary or CSV) to das2 packets.
 
-One packet type ``:01:`` carries every parameter das2 can hold:
+Every parameter das2 can hold goes into a packet; each HAPI record becomes
+one packet of each type, in packet id order:
 
-* the primary time becomes an ``<x>`` plane of encoding ``timeN`` (N is the
-  HAPI ``length``), so the time text passes through untouched;
-* a scalar ``double`` or ``integer`` becomes a ``<y>`` plane
-  (``little_endian_real8``; integers are widened);
-* a one-dimensional array (``size: [n]``) becomes a ``<yscan>`` of ``n``
-  items, its yTags the static ``bins[0].centers`` (else the item indexes),
-  ``yUnits`` the bins' units;
+* the primary time becomes each packet's ``<x>`` plane, of encoding
+  ``timeN`` (N is the HAPI ``length``), so the time text passes through;
+* the scalar ``double`` and ``integer`` parameters become the ``<y>`` planes
+  of packet ``:01:`` (``little_endian_real8``; integers are widened);
+* each one-dimensional array (``size: [n]``) becomes the ``<yscan>`` of a
+  packet of its own (``:02:``, ``:03:``...: das2 readers take a ``<y>`` next
+  to a ``<yscan>`` for a reference and its offsets), ``n`` items, its yTags
+  the static ``bins[0].centers`` (else the item indexes), ``yUnits`` the
+  bins' units;
 * ``units`` become plane units (``zUnits`` for a yscan), a numeric ``fill``
   becomes ``yFill``/``zFill``, ``label`` becomes ``yLabel``/``zLabel``;
   ``cadence`` becomes the stream's ``xTagWidth`` and ``description`` its
@@ -26,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dasflex_core.errors import DasFlexError
 from dasflex_core.remote.times import duration_seconds
 
 if TYPE_CHECKING:
@@ -33,8 +37,6 @@ if TYPE_CHECKING:
 
     from dasflex_core.codecs.das2 import PacketHeader, StreamHeader
 
-#: The das2 packet id of the relayed records.
-PACKET_ID = 1
 #: das2C's longest ``timeN`` text.
 MAX_TIME_LENGTH = 127
 
@@ -113,17 +115,24 @@ def stream_header(info: Mapping[str, Any], dataset: str) -> StreamHeader:
     return StreamHeader(properties=properties)
 
 
-def packet_header(columns: Sequence[Column]) -> PacketHeader:
-    """The das2 packet header of the kept columns (time first)."""
+def packet_headers(columns: Sequence[Column]) -> list[tuple[PacketHeader, list[int]]]:
+    """The das2 packet headers of the kept columns, each with the column indexes it carries.
+
+    The scalars share packet 1 (when there are any); each array has a packet of its own.
+    """
     from dasflex_core.codecs.das2 import PacketHeader, Plane, parse_encoding
 
     time = columns[0]
-    planes = [Plane("x", parse_encoding(f"time{time.length}"), name="time", units="UTC")]
     real8 = parse_encoding("little_endian_real8")
-    for column in columns:
-        if column.kept:
-            planes.append(_plane(column, real8, Plane))
-    return PacketHeader(PACKET_ID, tuple(planes))
+    scalars = [index for index, column in enumerate(columns) if column.kept and not column.shape]
+    arrays = [[index] for index, column in enumerate(columns) if column.kept and column.shape]
+    groups = ([scalars] if scalars else []) + arrays
+    headers = []
+    for number, group in enumerate(groups, start=1):
+        planes = [Plane("x", parse_encoding(f"time{time.length}"), name="time", units="UTC")]
+        planes += [_plane(columns[index], real8, Plane) for index in group]
+        headers.append((PacketHeader(number, tuple(planes)), group))
+    return headers
 
 
 def _plane(column: Column, encoding: Any, plane_class: Any) -> Any:
@@ -188,32 +197,52 @@ class RecordConverter:
         import numpy as np
 
         self.columns = list(columns)
-        self.header = packet_header(self.columns)
+        self.groups = packet_headers(self.columns)
+        self.headers = [header for header, _ in self.groups]
         self.hapi_dtype = np.dtype({"names": [f"p{i}" for i in range(len(self.columns))],
                                     "formats": [c.wire_format() for c in self.columns]})
         self.record_size = self.hapi_dtype.itemsize
+        #: The packets of one record, side by side: ``tobytes`` interleaves them record by record.
+        self.packets_dtype = np.dtype([(f"g{number}", header.dtype)
+                                       for number, header in enumerate(self.headers)])
         self.csv_columns = sum(column.count for column in self.columns)
         self._held = b""
+
+    def header_packets(self) -> bytes:
+        """The encoded packet headers (``[01]``, ``[02]``...)."""
+        from dasflex_core.codecs.das2 import encode_header_packet
+
+        return b"".join(encode_header_packet(header.packet_id, header.xml_bytes())
+                        for header in self.headers)
 
     def same_layout(self, other: RecordConverter) -> bool:
         """True when ``other`` reads the same records into the same packets."""
         return self.hapi_dtype == other.hapi_dtype \
-            and self.header.xml_bytes() == other.header.xml_bytes()
+            and self.header_packets() == other.header_packets()
 
     def _packets(self, values: Mapping[int, np.ndarray], count: int) -> bytes:
         """das2 packets from decoded columns (index -> array of ``count`` rows)."""
         import numpy as np
 
-        wire = np.empty(count, dtype=self.header.dtype)
-        wire["tag"] = self.header.tag
-        fields = iter(self.header.fields)
-        for index, column in enumerate(self.columns):
-            if index and not column.kept:
-                continue
-            name = next(fields)
-            data = values[index]
-            wire[name] = data.reshape(count, -1) if column.shape else data
+        self._check_time(values[0][0])
+        wire = np.empty(count, dtype=self.packets_dtype)
+        for number, (header, group) in enumerate(self.groups):
+            packets = wire[f"g{number}"]
+            packets["tag"] = header.tag
+            packets[header.fields[0]] = values[0]
+            for name, index in zip(header.fields[1:], group, strict=True):
+                data = values[index]
+                packets[name] = data.reshape(count, -1) if self.columns[index].shape else data
         return wire.tobytes()
+
+    def _check_time(self, first: bytes) -> None:
+        """ContentError when a chunk's first time is not a time (garbage instead of records)."""
+        from dasflex_core.remote.times import parse_ns2000
+
+        try:
+            parse_ns2000(bytes(first).rstrip(b"\0 ").decode("ascii"))
+        except (DasFlexError, UnicodeDecodeError):
+            raise ContentError(f"a record starts with {bytes(first)[:30]!r}, not a time") from None
 
     # -- binary ----------------------------------------------------------------
 

@@ -214,12 +214,9 @@ def _write_packets(packets: bytes, info: Mapping[str, Any], request: HapiRequest
     converter = progress.converter
     assert converter is not None
     if not progress.started:
-        from dasflex_core.codecs.das2 import encode_header_packet
-
-        write(_stream_start(info, request.dataset)
-              + encode_header_packet(converter.header.packet_id, converter.header.xml_bytes()))
+        write(_stream_start(info, request.dataset) + converter.header_packets())
         progress.started = True
-    progress.records += len(packets) // converter.header.dtype.itemsize
+    progress.records += len(packets) // converter.packets_dtype.itemsize
     write(packets)
 
 
