@@ -130,8 +130,8 @@ class RemoteResponse:
         try:
             return self._response.read() if whole else self._response.read1(READ_BYTES)
         except TimeoutError:
-            wait = self.client.timeout_for(first=self.body_bytes == 0)
-            raise self.client.failure(f"sent no data for {wait:g} s") from None
+            raise self.client.failure(f"sent no data for {self.client.current_timeout():g} s") \
+                from None
         except http.client.IncompleteRead:
             raise self.client.failure("broke off the answer mid-stream") from None
         except (OSError, http.client.HTTPException) as error:
@@ -177,6 +177,9 @@ class RemoteClient:
         self.limits = policy.limits_for(self.base.host, self.base.port)
         self.key = remote_key(self.base.host, self.base.port)
         self.requests = 0
+        #: While set (monotonic seconds), waits, timeouts and retries end by then: a fetch
+        #: must say what went wrong before the server gives up on its first byte.
+        self.deadline: float | None = None
         self._connection: http.client.HTTPConnection | None = None
         self._connected_to: tuple[str, str, int] | None = None
 
@@ -193,7 +196,19 @@ class RemoteClient:
 
     def sibling(self) -> RemoteClient:
         """Another client of the same server, with its own connection (while a body is open)."""
-        return RemoteClient(self.url, self.policy, kind=self.kind)
+        sibling = RemoteClient(self.url, self.policy, kind=self.kind)
+        sibling.deadline = self.deadline
+        return sibling
+
+    def hurry(self, seconds: float | None) -> None:
+        """End every wait, timeout and retry within ``seconds`` from now (None: no hurry)."""
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+
+    def _limited(self, seconds: float) -> float:
+        """``seconds``, cut to what is left before the deadline (at least 50 ms)."""
+        if self.deadline is None:
+            return seconds
+        return max(0.05, min(seconds, self.deadline - time.monotonic()))
 
     # -- limits --------------------------------------------------------------
 
@@ -201,7 +216,7 @@ class RemoteClient:
     def slot(self) -> Iterator[int]:
         """Hold one of this remote's fetch slots (waits up to the first-byte timeout)."""
         with fetch_slot(self.policy.lock_dir, self.key, self.limits.concurrency,
-                        self.policy.first_byte_timeout, self.remote) as number:
+                        self._limited(self.policy.first_byte_timeout), self.remote) as number:
             yield number
 
     # -- requests ------------------------------------------------------------
@@ -234,15 +249,17 @@ class RemoteClient:
             try:
                 response = self._exchange(target)
             except _RetryableError as error:
-                if last:
+                delay = self._retry_delay(attempt, None)
+                if last or delay is None:
                     raise self.failure(error.what) from None
-                self._back_off(attempt, None)
+                time.sleep(delay)
                 continue
             if response.status in RETRY_STATUSES and not last:
-                retry_after = response.headers.get("Retry-After")
-                response.discard()
-                self._back_off(attempt, retry_after)
-                continue
+                delay = self._retry_delay(attempt, response.headers.get("Retry-After"))
+                if delay is not None:
+                    response.discard()
+                    time.sleep(delay)
+                    continue
             return response
         raise self.failure("could not be reached")  # not reached: the last attempt returns
 
@@ -257,9 +274,9 @@ class RemoteClient:
                 connection.request("GET", target.path, headers=self._headers(target))
                 return RemoteResponse(self, connection.getresponse())
             except TimeoutError:
+                waited = self.current_timeout()
                 self._drop()
-                raise _RetryableError(f"did not answer within {self.policy.first_byte_timeout:g} s") \
-                    from None
+                raise _RetryableError(f"did not answer within {waited:g} s") from None
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as error:
                 self._drop()
                 if reused:
@@ -276,7 +293,7 @@ class RemoteClient:
             self._drop()
         if self._connection is not None:
             return self._connection
-        timeout = self.policy.connect_timeout
+        timeout = self._limited(self.policy.connect_timeout)
         connection: http.client.HTTPConnection
         if target.scheme == "https":
             connection = http.client.HTTPSConnection(target.host, target.port, timeout=timeout,
@@ -286,7 +303,7 @@ class RemoteClient:
         try:
             connection.connect()
         except TimeoutError:
-            raise _RetryableError(f"did not accept a connection within {timeout:g} s") from None
+            raise _RetryableError(f"did not accept a connection within {timeout:.3g} s") from None
         except socket.gaierror:
             raise _RetryableError(f"has an address that does not resolve ({target.host})") from None
         except ConnectionRefusedError:
@@ -294,7 +311,7 @@ class RemoteClient:
         except OSError as error:
             raise _RetryableError(f"could not be reached ({_describe(error)})") from None
         assert connection.sock is not None
-        connection.sock.settimeout(self.policy.first_byte_timeout)
+        connection.sock.settimeout(self._limited(self.policy.first_byte_timeout))
         self._connection, self._connected_to = connection, where
         return connection
 
@@ -302,17 +319,26 @@ class RemoteClient:
         return {"User-Agent": self.policy.agent, "Accept-Encoding": "gzip",
                 "Connection": "keep-alive", "Accept": "*/*"}
 
-    def _back_off(self, attempt: int, retry_after: str | None) -> None:
+    def _retry_delay(self, attempt: int, retry_after: str | None) -> float | None:
+        """Seconds to wait before the next attempt; None when the deadline leaves no time."""
         delay = min(MAX_BACKOFF, 0.5 * 2 ** attempt)
         if retry_after and retry_after.strip().isdigit():
             delay = min(MAX_BACKOFF, max(delay, float(retry_after.strip())))
-        time.sleep(delay)
+        if self.deadline is not None and self.deadline - time.monotonic() < delay + 0.5:
+            return None
+        return delay
+
+    def current_timeout(self) -> float:
+        """The timeout of the connection's socket, in seconds (for messages)."""
+        sock = self._connection.sock if self._connection is not None else None
+        seconds = sock.gettimeout() if sock is not None else None
+        return round(seconds or 0.0, 3)
 
     # -- the connection ------------------------------------------------------
 
     def timeout_for(self, *, first: bool) -> float:
         """The read timeout before the first body byte, or between later ones."""
-        return self.policy.first_byte_timeout if first else self.policy.idle_timeout
+        return self._limited(self.policy.first_byte_timeout if first else self.policy.idle_timeout)
 
     def set_read_timeout(self, first: bool) -> None:
         """Use the first-byte or the idle timeout for the next body read."""
@@ -323,7 +349,7 @@ class RemoteClient:
         """After a body: keep the connection when it was read to the end and the server agrees."""
         if reuse and response.isclosed() and not response.will_close:
             if self._connection is not None and self._connection.sock is not None:
-                self._connection.sock.settimeout(self.policy.first_byte_timeout)
+                self._connection.sock.settimeout(self._limited(self.policy.first_byte_timeout))
             return
         response.close()
         self._drop()

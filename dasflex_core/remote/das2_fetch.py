@@ -219,6 +219,9 @@ def _relay(response: RemoteResponse, request: StreamRequest, client: RemoteClien
             out: list[bytes] = []
             for packet in framer.feed(chunk):
                 if packet.kind == "exception":
+                    if out:  # what came before a failure is relayed first
+                        write(b"".join(out))
+                        out.clear()
                     _exception(packet, started, held, client)
                     continue
                 if packet.kind == "data" and not started:

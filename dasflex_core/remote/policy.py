@@ -60,6 +60,9 @@ class RemotePolicy:
     first_byte_timeout: float = 30.0
     idle_timeout: float = 60.0
     retries: int = 2
+    #: Seconds a fetch may take to its first output, waits and retries included (a little
+    #: less than the server's first_byte_timeout, so that the fetch says what went wrong).
+    patience: float = 54.0
     hosts: Mapping[str, HostLimits] = field(default_factory=lambda: MappingProxyType({}))
 
     def limits_for(self, host: str, port: int) -> HostLimits:
@@ -118,6 +121,7 @@ def policy_from_settings(settings: Settings) -> RemotePolicy:
         first_byte_timeout=settings.remote_first_byte_timeout,
         idle_timeout=settings.remote_idle_timeout,
         retries=settings.remote_retries,
+        patience=0.9 * settings.first_byte_timeout,
         hosts=MappingProxyType(parse_host_limits(settings.remote_host_limits)),
     )
 

@@ -84,14 +84,18 @@ def fetch(args: argparse.Namespace) -> int:
     from dasflex_core.remote.spec import decode_argument
 
     out = binary_stdout()
+    policy = current_policy()
+    server = decode_argument(args.server)
+    client = RemoteClient(server if args.kind != "hapi" else server.rstrip("/"), policy,
+                          kind={"hapi": "HAPI"}.get(args.kind, args.kind))
+    client.hurry(policy.patience)  # until the first output, then the server no longer waits
 
     def write(data: bytes) -> None:
         out.write(data)
         out.flush()
+        client.hurry(None)
 
-    server = decode_argument(args.server)
-    with RemoteClient(server if args.kind != "hapi" else server.rstrip("/"), current_policy(),
-                      kind={"hapi": "HAPI"}.get(args.kind, args.kind)) as client:
+    with client:
         if args.kind == "hapi":
             from dasflex_core.remote.hapi_fetch import HapiRequest, fetch_hapi, hapi_parameters
 

@@ -167,3 +167,21 @@ def test_bad_options_exit_2(policy_env) -> None:
     done = run_fetch("hapi", "http://127.0.0.1:1/hapi", "ramp", BEGIN, END, "--format=json",
                      env=policy_env)
     assert done.returncode == 2 and b"dasflex_fetch: error:" in done.stderr
+
+
+def test_patience_ends_retries_before_the_server_gives_up(hapi_server, policy_env,
+                                                          tmp_path) -> None:
+    import time
+
+    from dasflex_core.remote.policy import POLICY_VARIABLE
+    from tests.remote.conftest import policy_json
+
+    hapi_server.mode, hapi_server.delay = "slow", 5.0
+    policy_env[POLICY_VARIABLE] = policy_json(tmp_path / "patient", retries=5,
+                                              first_byte_timeout=2.0, patience=3.5)
+    started = time.monotonic()
+    error = stage_error(fetch_ramp(hapi_server, policy_env))
+    elapsed = time.monotonic() - started
+    assert "did not answer within" in error.message
+    # without patience: 6 attempts of 2 s and 12.5 s of back-off
+    assert len(hapi_server.data_requests()) < 6 and elapsed < 6.0
