@@ -9,8 +9,10 @@ each the wall time for a client to read the whole das2 answer:
 
 * ``federation-<range>-<path>``: one day at full resolution (about 45 MB),
   one day averaged to 60 s, and ten seconds (latency), read from A
-  (``local``), through B's HAPI relay (``hapi-relay``) and through B's das2
-  relay (``das2-relay``); ``ratio_to_local`` is relay time over local time.
+  (``local``), through B's HAPI relay (``hapi-relay``, gzip accepted as by
+  default; ``hapi-relay-identity``, a second B server with ``remote_gzip``
+  off) and through B's das2 relay (``das2-relay``); ``ratio_to_local`` is
+  relay time over local time.
 
 DASFLEX_BENCH_MB_SCALE scales the long range (default 1: one day).
 """
@@ -136,16 +138,22 @@ def run(workdir: Path) -> list[dict]:
              (f"{seconds // 3600}h-60s", "2020-01-01T00:00:00", long_end, "60"),
              ("10s", "2020-01-01T06:00:00", "2020-01-01T06:00:10", "")]
     paths = {"local": "Bench/Spectrum", "hapi-relay": "hapi/Bench/Spectrum",
-             "das2-relay": "das2/Bench/Spectrum"}
+             "hapi-relay-identity": "hapi/Bench/Spectrum", "das2-relay": "das2/Bench/Spectrum"}
     environment = {key: value for key, value in os.environ.items()
                    if not key.startswith("DASFLEX_")}
     environment.update(DASFLEX_REMOTE_RATE="1000", DASFLEX_REMOTE_CONCURRENCY="8",
                        DASFLEX_REMOTE_LOCK_DIR=str(workdir / "federation_locks"))
     server_a, port_a = _serve(_site_a(workdir), environment)
-    server_b = None
+    relays: list[subprocess.Popen] = []
     try:
-        server_b, port_b = _serve(_site_b(workdir, port_a), environment)
-        ports = {"local": port_a, "hapi-relay": port_b, "das2-relay": port_b}
+        site_b = _site_b(workdir, port_a)
+        server_b, port_b = _serve(site_b, environment)
+        relays.append(server_b)
+        server_identity, port_identity = _serve(site_b, {**environment,
+                                                         "DASFLEX_REMOTE_GZIP": "false"})
+        relays.append(server_identity)
+        ports = {"local": port_a, "hapi-relay": port_b, "hapi-relay-identity": port_identity,
+                 "das2-relay": port_b}
         rows = []
         for label, begin, end, resolution in cases:
             times: dict[str, list[float]] = {name: [] for name in paths}
@@ -165,6 +173,6 @@ def run(workdir: Path) -> list[dict]:
                              "ratio_to_local": round(median / local, 3)})
         return rows
     finally:
-        if server_b is not None:
-            _stop(server_b)
+        for relay in relays:
+            _stop(relay)
         _stop(server_a)

@@ -100,6 +100,8 @@ class Settings:
     remote_idle_timeout: float = _setting(60.0, "seconds a remote server may pause mid-answer")
     remote_retries: int = _setting(2, "times a failed remote request is sent again "
                                       "(only before its first byte)")
+    remote_gzip: bool = _setting(True, "ask remote servers for gzip-compressed answers (off on "
+                                       "fast links, where compressing costs more than it saves)")
     remote_lock_dir: Path | None = _setting(None, "directory of the per-remote limits shared by "
                                                   "every process; unset: a per-user "
                                                   "directory under the system's temporary one")

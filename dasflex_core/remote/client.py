@@ -6,7 +6,8 @@ One :class:`RemoteClient` talks to one server over one kept-alive
 * waits for its turn under the per-remote rate limit
   (:func:`~dasflex_core.remote.limits.wait_for_turn`);
 * sends ``User-Agent`` (naming dasflex and the site) and
-  ``Accept-Encoding: gzip`` (a gzip body is decoded as it streams);
+  ``Accept-Encoding: gzip`` (a gzip body is decoded as it streams; the
+  ``remote_gzip`` setting turns this off);
 * has three timeouts: connect, first byte (the status line and the first
   body chunk) and idle (between later body chunks);
 * is retried, with a short back-off, only before its first byte: when the
@@ -316,7 +317,8 @@ class RemoteClient:
         return connection
 
     def _headers(self, target: Target) -> dict[str, str]:
-        return {"User-Agent": self.policy.agent, "Accept-Encoding": "gzip",
+        return {"User-Agent": self.policy.agent,
+                "Accept-Encoding": "gzip" if self.policy.gzip else "identity",
                 "Connection": "keep-alive", "Accept": "*/*"}
 
     def _retry_delay(self, attempt: int, retry_after: str | None) -> float | None:

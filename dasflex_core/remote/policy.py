@@ -60,6 +60,7 @@ class RemotePolicy:
     first_byte_timeout: float = 30.0
     idle_timeout: float = 60.0
     retries: int = 2
+    gzip: bool = True
     #: Seconds a fetch may take to its first output, waits and retries included (a little
     #: less than the server's first_byte_timeout, so that the fetch says what went wrong).
     patience: float = 54.0
@@ -121,6 +122,7 @@ def policy_from_settings(settings: Settings) -> RemotePolicy:
         first_byte_timeout=settings.remote_first_byte_timeout,
         idle_timeout=settings.remote_idle_timeout,
         retries=settings.remote_retries,
+        gzip=settings.remote_gzip,
         patience=0.9 * settings.first_byte_timeout,
         hosts=MappingProxyType(parse_host_limits(settings.remote_host_limits)),
     )

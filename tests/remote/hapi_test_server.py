@@ -90,6 +90,7 @@ class HapiTestServer(ThreadingHTTPServer):
         self.gzip = False
         self.requests: list[tuple[str, dict[str, str], str]] = []
         self.connections: list[int] = []  # the client port of each request
+        self.encodings: list[str] = []  # the Accept-Encoding of each request
         self.lock = threading.Lock()
         self.active = 0
         self.busiest = 0
@@ -117,6 +118,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.requests.append((parts.path, query, self.headers.get("User-Agent", "")))
             self.server.connections.append(self.client_address[1])
+            self.server.encodings.append(self.headers.get("Accept-Encoding", ""))
         endpoint = parts.path.rsplit("/", 1)[-1]
         if endpoint == "data":
             with self.server.lock:

@@ -92,6 +92,19 @@ def test_parameters_gzip_and_keep_alive(hapi_server, policy_env) -> None:
     np.testing.assert_array_equal(records["yscan1"], expected(0, 180)["spectrum"])
     assert [q["parameters"] for q in hapi_server.data_requests()] == ["spectrum"] * 3
     assert len(set(hapi_server.connections)) == 1  # one kept-alive connection for all three
+    assert set(hapi_server.encodings) == {"gzip"}
+
+
+def test_gzip_can_be_declined(hapi_server, policy_env, tmp_path) -> None:
+    from dasflex_core.remote.policy import POLICY_VARIABLE
+    from tests.remote.conftest import policy_json
+
+    hapi_server.gzip = True
+    policy_env[POLICY_VARIABLE] = policy_json(tmp_path / "plain", gzip=False)
+    done = fetch_ramp(hapi_server, policy_env)
+    assert done.returncode == 0, done.stderr
+    assert set(hapi_server.encodings) == {"identity"}
+    assert len(das2_records(done.stdout)[1]) == 180
 
 
 def test_a_server_without_binary_is_asked_for_csv(hapi_server, policy_env) -> None:
