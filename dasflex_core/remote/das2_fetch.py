@@ -155,12 +155,10 @@ class PacketFramer:
         if data is None or data.group(1) not in self._record_sizes:
             raise ValueError(f"not a das2 packet at byte {self.offset + position}")
         stride = 4 + self._record_sizes[data.group(1)]
-        end = position + stride
-        tag = bytes(buffer[position:position + 4])
-        while end + stride <= len(buffer) and buffer[end:end + 4] == tag:
-            end += stride
-        if end > len(buffer):
+        count = _same_tag_run(buffer, position, stride)
+        if not count:
             return None
+        end = position + count * stride
         return Packet("data", bytes(buffer[position:end])), end
 
     def _define(self, tag: bytes, xml: bytes) -> None:
@@ -191,6 +189,22 @@ class PacketFramer:
         kind = {b"E": "exception", b"P": "data", b"S": "header", b"H": "header"}.get(
             match.group(1)[:1], "other")
         return Packet(kind, bytes(self._buffer[position:end]), match.end() - position), end
+
+
+def _same_tag_run(buffer: bytearray, position: int, stride: int) -> int:
+    """How many whole packets from ``position`` carry the first one's tag (one numpy pass)."""
+    import numpy as np
+
+    available = (len(buffer) - position) // stride
+    if available <= 1:
+        return available
+    layout = np.dtype([("tag", "<u4"), ("rest", f"V{stride - 4}")]) if stride > 4 \
+        else np.dtype([("tag", "<u4")])
+    tags = np.frombuffer(buffer, dtype=layout, count=available, offset=position)["tag"]
+    different = np.flatnonzero(tags != tags[0])
+    count = int(different[0]) if different.size else available
+    del tags  # release the view before the buffer is resized
+    return count
 
 
 def _could_be_das3(head: bytes) -> bool:
