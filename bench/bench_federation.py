@@ -20,6 +20,7 @@ DASFLEX_BENCH_MB_SCALE scales the long range (default 1: one day).
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -107,8 +108,6 @@ def _serve(site: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Po
 def _site_b(workdir: Path, port_a: int) -> Path:
     site = workdir / "federation_b"
     if site.exists():
-        import shutil
-
         shutil.rmtree(site)
     site.mkdir()
     url = f"http://127.0.0.1:{port_a}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -278,6 +279,36 @@ def _check_jobs(settings: Settings) -> None:
         raise DefinitionError("settings", "job_queue", "must not be empty")
 
 
+@dataclass(frozen=True, slots=True)
+class HostLimits:
+    """Fetches one remote server may have running at once, and requests per second."""
+
+    concurrency: int
+    rate: float
+
+
+_HOST_LIMIT = re.compile(r"(?P<host>[A-Za-z0-9.\-]+(?::\d{1,5})?)=(?P<slots>\d+)/(?P<rate>[0-9.]+)")
+
+
+def parse_host_limits(text: str) -> dict[str, HostLimits]:
+    """Read the ``remote_host_limits`` setting: ``HOST[:PORT]=CONCURRENCY/RATE ...``.
+
+    >>> parse_host_limits("cdaweb.gsfc.nasa.gov=4/10 127.0.0.1:8080=1/0.5")["127.0.0.1:8080"]
+    HostLimits(concurrency=1, rate=0.5)
+    """
+    limits: dict[str, HostLimits] = {}
+    for item in text.split():
+        match = _HOST_LIMIT.fullmatch(item)
+        if match is None:
+            raise ValueError(f"bad remote limit {item!r} (expected HOST[:PORT]=CONCURRENCY/RATE, "
+                             "e.g. cdaweb.gsfc.nasa.gov=2/5)")
+        slots, rate = int(match.group("slots")), float(match.group("rate"))
+        if slots < 1 or not rate > 0:
+            raise ValueError(f"bad remote limit {item!r}: concurrency and rate must be positive")
+        limits[match.group("host").lower()] = HostLimits(slots, rate)
+    return limits
+
+
 def _check_remote(settings: Settings) -> None:
     for name in ("remote_concurrency", "remote_rate", "remote_connect_timeout",
                  "remote_first_byte_timeout", "remote_idle_timeout"):
@@ -285,8 +316,6 @@ def _check_remote(settings: Settings) -> None:
             raise DefinitionError("settings", name, "must be positive")
     if settings.remote_retries < 0:
         raise DefinitionError("settings", "remote_retries", "must not be negative")
-    from dasflex_core.remote.policy import parse_host_limits
-
     try:
         parse_host_limits(settings.remote_host_limits)
     except ValueError as exc:

@@ -9,12 +9,15 @@ keys, so the browser's own URL is one the server accepts.
 from __future__ import annotations
 
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from dasflex_core.errors import NotFoundError
 from dasflex_core.http import MIME_HTML, Request, Response, error_response, text_response
 from dasflex_core.protocols import Server, nodes
+
+if TYPE_CHECKING:
+    from dasflex_core.model import Param, SourceDef
 
 #: Format choices offered by forms: (key, ((value, label), ...)).
 FORMAT_CHOICES = (
@@ -49,7 +52,7 @@ def _respond(request: Request, server: Server, title: str, body: str) -> Respons
     return text_response(text, mime=MIME_HTML)
 
 
-def source_url(server: Server, request: Request, source: Any, leaf: str) -> str:
+def source_url(server: Server, request: Request, source: SourceDef, leaf: str) -> str:
     """``<base>/source/<id lower>/<leaf>``."""
     return f"{server.base_url(request)}/source/{source.id.lower()}/{leaf}"
 
@@ -77,14 +80,14 @@ def home(server: Server, request: Request) -> Response:
     return _respond(request, server, "dasflex data server", body)
 
 
-def _sample_source(server: Server) -> Any | None:
+def _sample_source(server: Server) -> SourceDef | None:
     named = server.site.get(server.settings.sample_source) if server.settings.sample_source else None
     if named is not None:
         return named
     return next((s for s in server.site if s.examples and not s.protected and not s.hidden), None)
 
 
-def _sample_links(server: Server, request: Request, source: Any) -> list[tuple[str, str]]:
+def _sample_links(server: Server, request: Request, source: SourceDef) -> list[tuple[str, str]]:
     base = server.base_url(request)
     settings = source.examples[0].settings if source.examples else {}
     begin, end = settings.get("read.time.min", ""), settings.get("read.time.max", "")
@@ -117,7 +120,7 @@ def listing(server: Server, request: Request, dir_path: str) -> Response:
 
 
 def _children(server: Server, prefix: str,
-              unlisted: frozenset[str]) -> tuple[list[tuple[str, str]], list[Any]]:
+              unlisted: frozenset[str]) -> tuple[list[tuple[str, str]], list[SourceDef]]:
     """Subdirectories and sources below ``prefix``, without hidden and ``unlisted`` sources."""
     lowered = prefix.lower()
     depth = lowered.count("/") + 1 if lowered else 0
@@ -142,7 +145,7 @@ def _directory_row(name: str, title: str) -> str:
     return f'<tr><td><a href="{link}">{escape(name)}/</a></td><td>{escape(title)}</td><td></td></tr>'
 
 
-def _source_row(server: Server, request: Request, source: Any) -> str:
+def _source_row(server: Server, request: Request, source: SourceDef) -> str:
     name = source.id.rsplit("/", 1)[-1]
     leaf = escape(name.lower())
     files = " ".join(
@@ -174,7 +177,7 @@ def form(server: Server, request: Request, source_path: str) -> Response:
         return error_response(error, "html")
 
 
-def preview_url(source: Any, action: str) -> str | None:
+def preview_url(source: SourceDef, action: str) -> str | None:
     """The flex URL of a PNG quick look at the source's first example, if it has one."""
     if not source.examples or source.reader is None or source.redirect:
         return None
@@ -184,7 +187,7 @@ def preview_url(source: Any, action: str) -> str | None:
     return f"{action}?{urlencode(settings)}"
 
 
-def _preview(source: Any, action: str) -> str:
+def _preview(source: SourceDef, action: str) -> str:
     url = preview_url(source, action)
     if url is None:
         return ""
@@ -194,7 +197,7 @@ def _preview(source: Any, action: str) -> str:
             f"<figcaption>Quick look: {label}</figcaption></figure>")
 
 
-def _coverage(server: Server, request: Request, source: Any) -> str:
+def _coverage(server: Server, request: Request, source: SourceDef) -> str:
     from dasflex_core.protocols.admin import COVERAGE_SIZE, coverage_link
 
     url = coverage_link(source, server.base_url(request))
@@ -205,7 +208,7 @@ def _coverage(server: Server, request: Request, source: Any) -> str:
             "<figcaption>Where this source has data</figcaption></figure>")
 
 
-def _examples(source: Any, action: str) -> str:
+def _examples(source: SourceDef, action: str) -> str:
     if not source.examples:
         return ""
     items = "".join(
@@ -214,7 +217,7 @@ def _examples(source: Any, action: str) -> str:
     return f"<h2>Examples</h2><ul>{items}</ul>"
 
 
-def _param_field(param: Any) -> str:
+def _param_field(param: Param) -> str:
     key = escape(param.key)
     label = escape(param.label or param.key)
     title = escape(param.title)

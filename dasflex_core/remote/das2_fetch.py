@@ -26,11 +26,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from dasflex_core.errors import RemoteError
-from dasflex_core.remote.client import RemoteClient, RemoteResponse, with_query
+import numpy as np
 
-#: Exception types that mean "no data" rather than a failure.
-NO_DATA_TYPES = frozenset({"NoDataInInterval", "NoMatchingData"})
+from dasflex_core import keys
+from dasflex_core.codecs.das2 import parse_packet_header
+from dasflex_core.codecs.das2_xml import parse_xml
+from dasflex_core.errors import NO_DATA_TYPES, RemoteError, StreamError
+from dasflex_core.remote.client import RemoteClient, RemoteResponse, with_query
 
 _DAS2_HEADER = re.compile(rb"\[([0-9]{2}|xx|XX)\](\d{6})")
 _DAS2_DATA = re.compile(rb":([0-9]{2}):")
@@ -64,13 +66,13 @@ class StreamRequest:
             if self.interval:
                 query["interval"] = self.interval
             return with_query(self.url, query)
-        query = {"read.time.min": self.begin, "read.time.max": self.end,
-                 "format.type": "das", "format.version": "3" if self.stream == "das3" else "2",
-                 "format.serial": "binary"}
+        query = {keys.READ_TIME_MIN: self.begin, keys.READ_TIME_MAX: self.end,
+                 keys.FORMAT_TYPE: "das", keys.FORMAT_VERSION: "3" if self.stream == "das3" else "2",
+                 keys.FORMAT_SERIAL: "binary"}
         if self.params:
-            query["read.opts"] = self.params
+            query[keys.READ_OPTS] = self.params
         if self.interval:
-            query["read.time.inter"] = self.interval
+            query[keys.READ_TIME_INTERVAL] = self.interval
         return with_query(self.url, query)
 
 
@@ -90,9 +92,6 @@ class Packet:
 
 def exception_of(xml: bytes) -> tuple[str, str] | None:
     """(type, message) of ``<exception type=... message=...>`` XML, else None."""
-    from dasflex_core.codecs.das2_xml import parse_xml
-    from dasflex_core.errors import StreamError
-
     try:
         root = parse_xml(xml.strip(b"\0 \t\r\n"))
     except StreamError:
@@ -166,9 +165,6 @@ class PacketFramer:
             if _COMPRESSED.search(xml):
                 raise ValueError("it sent a compressed das2 stream")
             return
-        from dasflex_core.codecs.das2 import parse_packet_header
-        from dasflex_core.errors import StreamError
-
         try:
             header = parse_packet_header(xml, int(tag))
         except StreamError as error:
@@ -193,8 +189,6 @@ class PacketFramer:
 
 def _same_tag_run(buffer: bytearray, position: int, stride: int) -> int:
     """How many whole packets from ``position`` carry the first one's tag (one numpy pass)."""
-    import numpy as np
-
     available = (len(buffer) - position) // stride
     if available <= 1:
         return available

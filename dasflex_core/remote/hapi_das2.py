@@ -18,93 +18,40 @@ one packet of each type, in packet id order:
   ``title``.
 
 ``string`` and ``isotime`` parameters and arrays of two or more dimensions
-have no das2 form: :func:`das2_parameters` leaves them out (their columns
-are still read, then dropped).
+have no das2 form: :mod:`dasflex_core.remote.hapi_columns` leaves them out
+(their columns are still read, then dropped).
 """
 
 from __future__ import annotations
 
-import math
+import csv
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import numpy as np
+
+from dasflex_core.codecs.das2 import (
+    Encoding,
+    PacketHeader,
+    Plane,
+    Properties,
+    StreamHeader,
+    encode_header_packet,
+    parse_encoding,
+)
 from dasflex_core.errors import DasFlexError
-from dasflex_core.remote.times import duration_seconds
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from dasflex_core.codecs.das2 import PacketHeader, StreamHeader
-
-#: das2C's longest ``timeN`` text.
-MAX_TIME_LENGTH = 127
-
-
-class ContentError(ValueError):
-    """The remote's header or records do not make sense (reported as wrong content)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    """One HAPI parameter as it arrives: its wire layout and whether das2 keeps it."""
-
-    name: str
-    kind: str  # double, integer, string, isotime
-    shape: tuple[int, ...]
-    length: int
-    info: Mapping[str, Any]
-    kept: bool
-
-    @property
-    def count(self) -> int:
-        """Values per record (CSV columns)."""
-        return math.prod(self.shape) if self.shape else 1
-
-    def wire_format(self) -> Any:
-        """The numpy format of this parameter in a HAPI binary record."""
-        base = {"double": "<f8", "integer": "<i4"}.get(self.kind, f"S{max(1, self.length)}")
-        return (base, self.shape) if self.shape else base
-
-
-def columns_of(info: Mapping[str, Any]) -> list[Column]:
-    """The parameters of an ``info`` header, time first (ContentError when malformed)."""
-    parameters = info.get("parameters")
-    if not isinstance(parameters, list) or not parameters:
-        raise ContentError("its info has no parameters")
-    columns = []
-    for index, parameter in enumerate(parameters):
-        if not isinstance(parameter, Mapping) or not isinstance(parameter.get("name"), str):
-            raise ContentError(f"parameter {index} of its info has no name")
-        kind = str(parameter.get("type", ""))
-        size = parameter.get("size") or []
-        if not isinstance(size, list) or not all(isinstance(n, int) and n > 0 for n in size):
-            raise ContentError(f"parameter {parameter['name']!r} has a bad size")
-        shape = tuple(size) if size != [1] else ()
-        length = parameter.get("length") or 0
-        if kind in ("string", "isotime") and not (isinstance(length, int) and length > 0):
-            raise ContentError(f"parameter {parameter['name']!r} has no length")
-        if kind not in ("double", "integer", "string", "isotime"):
-            raise ContentError(f"parameter {parameter['name']!r} has the unknown type {kind!r}")
-        kept = index > 0 and kind in ("double", "integer") and len(shape) <= 1
-        columns.append(Column(parameter["name"], kind, shape, int(length), parameter, kept))
-    time = columns[0]
-    if time.kind != "isotime" or time.shape:
-        raise ContentError("its first parameter is not the isotime primary time")
-    if not 2 <= time.length <= MAX_TIME_LENGTH:
-        raise ContentError(f"its time length {time.length} does not fit a das2 time field")
-    return columns
-
-
-def das2_parameters(info: Mapping[str, Any]) -> list[str]:
-    """Names of the parameters a das2 stream can carry (time excluded)."""
-    return [column.name for column in columns_of(info) if column.kept]
+from dasflex_core.remote.hapi_columns import (
+    Column,
+    ContentError,
+    hapi_fill,
+    hapi_units,
+    static_bins,
+)
+from dasflex_core.remote.times import duration_seconds, parse_ns2000
 
 
 def stream_header(info: Mapping[str, Any], dataset: str) -> StreamHeader:
     """The das2 stream header: ``title`` and, from ``cadence``, ``xTagWidth``."""
-    from dasflex_core.codecs.das2 import Properties, StreamHeader
-
     properties = Properties()
     title = info.get("description") or info.get("x_title") or dataset
     properties.set("title", " ".join(str(title).split())[:300])
@@ -120,8 +67,6 @@ def packet_headers(columns: Sequence[Column]) -> list[tuple[PacketHeader, list[i
 
     The scalars share packet 1 (when there are any); each array has a packet of its own.
     """
-    from dasflex_core.codecs.das2 import PacketHeader, Plane, parse_encoding
-
     time = columns[0]
     real8 = parse_encoding("little_endian_real8")
     scalars = [index for index, column in enumerate(columns) if column.kept and not column.shape]
@@ -130,16 +75,15 @@ def packet_headers(columns: Sequence[Column]) -> list[tuple[PacketHeader, list[i
     headers = []
     for number, group in enumerate(groups, start=1):
         planes = [Plane("x", parse_encoding(f"time{time.length}"), name="time", units="UTC")]
-        planes += [_plane(columns[index], real8, Plane) for index in group]
+        planes += [_plane(columns[index], real8) for index in group]
         headers.append((PacketHeader(number, tuple(planes)), group))
     return headers
 
 
-def _plane(column: Column, encoding: Any, plane_class: Any) -> Any:
-    from dasflex_core.codecs.das2 import Properties
-
+def _plane(column: Column, encoding: Encoding) -> Plane:
+    """The ``<y>`` (scalar) or ``<yscan>`` (array) plane of a kept column."""
     properties = Properties()
-    fill = _fill(column.info.get("fill"))
+    fill = hapi_fill(column.info.get("fill"))
     label = column.info.get("label")
     axis = "z" if column.shape else "y"
     if fill is not None:
@@ -148,54 +92,18 @@ def _plane(column: Column, encoding: Any, plane_class: Any) -> Any:
         properties.set(f"{axis}Label", " ".join(label.split()))
     units = hapi_units(column.info.get("units"))
     if not column.shape:
-        return plane_class("y", encoding, name=column.name, units=units, properties=properties)
-    tags, tag_units = _bins(column)
-    import numpy as np
-
-    return plane_class("yscan", encoding, name=column.name, nitems=column.count,
-                       ytags=np.asarray(tags, dtype=np.float64),
-                       ytags_text=",".join(repr(float(tag)) for tag in tags),
-                       yunits=tag_units, zunits=units, properties=properties)
-
-
-def _fill(value: Any) -> float | None:
-    """A numeric HAPI fill (a string); None for null and NaN (NaN is missing as it is)."""
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def hapi_units(value: Any) -> str:
-    """HAPI units as one das2 units string ("" for null and dimensionless)."""
-    if isinstance(value, list):
-        distinct = {item for item in value if isinstance(item, str)}
-        value = distinct.pop() if len(distinct) == 1 else None
-    if not isinstance(value, str) or value.strip().lower() == "dimensionless":
-        return ""
-    return value.strip()
-
-
-def _bins(column: Column) -> tuple[list[float], str]:
-    """The yTags and their units: static ``bins[0].centers``, else the item indexes."""
-    bins = column.info.get("bins")
-    first = bins[0] if isinstance(bins, list) and bins and isinstance(bins[0], Mapping) else {}
-    centers = first.get("centers")
-    if isinstance(centers, list) and len(centers) == column.count and all(
-            isinstance(value, int | float) and not isinstance(value, bool) for value in centers):
-        return [float(value) for value in centers], hapi_units(first.get("units"))
-    return [float(index) for index in range(column.count)], ""
+        return Plane("y", encoding, name=column.name, units=units, properties=properties)
+    tags, tag_units = static_bins(column)
+    return Plane("yscan", encoding, name=column.name, nitems=column.count,
+                 ytags=np.asarray(tags, dtype=np.float64),
+                 ytags_text=",".join(repr(float(tag)) for tag in tags),
+                 yunits=tag_units, zunits=units, properties=properties)
 
 
 class RecordConverter:
     """Turns HAPI records (binary bytes or CSV lines) into das2 data packets."""
 
     def __init__(self, columns: Sequence[Column]) -> None:
-        import numpy as np
-
         self.columns = list(columns)
         self.groups = packet_headers(self.columns)
         self.headers = [header for header, _ in self.groups]
@@ -210,8 +118,6 @@ class RecordConverter:
 
     def header_packets(self) -> bytes:
         """The encoded packet headers (``[01]``, ``[02]``...)."""
-        from dasflex_core.codecs.das2 import encode_header_packet
-
         return b"".join(encode_header_packet(header.packet_id, header.xml_bytes())
                         for header in self.headers)
 
@@ -222,8 +128,6 @@ class RecordConverter:
 
     def _packets(self, values: Mapping[int, np.ndarray], count: int) -> bytes:
         """das2 packets from decoded columns (index -> array of ``count`` rows)."""
-        import numpy as np
-
         self._check_time(values[0][0])
         wire = np.empty(count, dtype=self.packets_dtype)
         for number, (header, group) in enumerate(self.groups):
@@ -237,8 +141,6 @@ class RecordConverter:
 
     def _check_time(self, first: bytes) -> None:
         """ContentError when a chunk's first time is not a time (garbage instead of records)."""
-        from dasflex_core.remote.times import parse_ns2000
-
         try:
             parse_ns2000(bytes(first).rstrip(b"\0 ").decode("ascii"))
         except (DasFlexError, UnicodeDecodeError):
@@ -248,8 +150,6 @@ class RecordConverter:
 
     def binary(self, data: bytes) -> bytes:
         """Packets for the whole records in ``data`` (a partial one is held for the next call)."""
-        import numpy as np
-
         data = self._held + data if self._held else data
         count = len(data) // self.record_size
         used = count * self.record_size
@@ -302,11 +202,7 @@ class RecordConverter:
 
 def _csv_rows(lines: list[bytes], width: int) -> np.ndarray:
     """CSV lines as a 2-D array of byte strings, ``width`` cells a row (quotes honoured)."""
-    import numpy as np
-
     if any(b'"' in line for line in lines):
-        import csv
-
         parsed = [[cell.encode("utf-8") for cell in row]
                   for row in csv.reader(line.decode("utf-8", "replace") for line in lines)]
         if any(len(row) != width for row in parsed):

@@ -16,7 +16,9 @@ Nothing is written before the first records arrive, so that every failure up
 to then still gets its own HTTP status: 1201 (no data) is a das2
 ``NoDataInInterval`` exception, 1405 an
 :class:`~dasflex_core.errors.OutOfRangeError`, 1408 a
-:class:`~dasflex_core.errors.TooLargeError`, anything else a
+:class:`~dasflex_core.errors.TooLargeError`, 1407 or 1411 (parameters
+refused) a :class:`~dasflex_core.errors.ParameterError` when the client chose
+them (reader options), anything else a
 :class:`~dasflex_core.errors.RemoteError` naming the server.
 """
 
@@ -27,18 +29,23 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dasflex_core.errors import DasFlexError, OutOfRangeError, TooLargeError
-from dasflex_core.remote.client import RemoteClient, RemoteResponse, with_query
-from dasflex_core.remote.hapi_das2 import (
-    ContentError,
-    RecordConverter,
-    columns_of,
-    stream_header,
+from dasflex_core.codecs.das2 import encode_exception, encode_header_packet
+from dasflex_core.errors import (
+    DasFlexError,
+    NoDataError,
+    OutOfRangeError,
+    ParameterError,
+    TooLargeError,
 )
+from dasflex_core.remote.client import RemoteClient, RemoteResponse, with_query
+from dasflex_core.remote.hapi_columns import ContentError, columns_of
+from dasflex_core.remote.hapi_das2 import RecordConverter, stream_header
 from dasflex_core.remote.times import duration_seconds, hapi_time, parse_ns2000, split_range
 
 #: HAPI status codes that mean "no data" rather than a failure.
 NO_DATA_CODES = (1201,)
+#: HAPI status codes refusing the parameters asked: unknown (1407), repeated or out of order (1411).
+PARAMETER_CODES = (1407, 1411)
 #: Largest header (the ``#`` lines) read before the records start.
 MAX_HEADER_BYTES = 16 << 20
 #: Content types that are never HAPI records (a web page instead of data).
@@ -56,6 +63,8 @@ class HapiRequest:
     parameters: tuple[str, ...] = ()
     format: str = "binary"
     max_duration: str = ""
+    #: True when the client chose ``parameters`` (reader options), not the definition.
+    client_parameters: bool = False
 
 
 @dataclass
@@ -82,8 +91,6 @@ class HapiStatusError(Exception):
 
 def fetch_hapi(request: HapiRequest, client: RemoteClient, write: Callable[[bytes], Any]) -> int:
     """Write ``request``'s data as a das2 stream to ``write``; return the record count."""
-    from dasflex_core.codecs.das2 import encode_exception
-
     progress = _Progress(longest=duration_seconds(request.max_duration)
                          if request.max_duration else None, format=request.format)
     begin, end = parse_ns2000(request.begin), parse_ns2000(request.end)
@@ -92,7 +99,7 @@ def fetch_hapi(request: HapiRequest, client: RemoteClient, write: Callable[[byte
     if not progress.started:
         info = progress.header_info or {}
         write(_stream_start(info, request.dataset))
-        write(encode_exception("NoDataInInterval", f"No data in the interval {request.begin} "
+        write(encode_exception(NoDataError.das2_type, f"No data in the interval {request.begin} "
                                f"to {request.end} at the remote HAPI server {client.remote}"))
     return progress.records
 
@@ -108,7 +115,7 @@ def _fetch_ranges(request: HapiRequest, client: RemoteClient, write: Callable[[b
             _fetch_range(request, client, write, progress, start, stop)
         except HapiStatusError as status:
             if learnt or status.code not in (1405, 1408):
-                raise _mapped(status, client) from None
+                raise _mapped(status, request, client) from None
             learnt = True
             _learn_limits(request, client, progress)
             pending = _replanned(start, end, progress)
@@ -141,7 +148,7 @@ def _info(request: HapiRequest, client: RemoteClient) -> Mapping[str, Any]:
         query["parameters"] = ",".join(request.parameters)
     response = client.get(with_query(f"{request.server}/info", query))
     if response.status != 200:
-        raise _mapped(_status_of(response), client)
+        raise _mapped(_status_of(response), request, client)
     document = response.json()
     if not isinstance(document, dict):
         raise client.failure("sent an info document that is not a JSON object")
@@ -234,8 +241,6 @@ def _converter_for(info: Mapping[str, Any], progress: _Progress) -> RecordConver
 
 
 def _stream_start(info: Mapping[str, Any], dataset: str) -> bytes:
-    from dasflex_core.codecs.das2 import encode_header_packet
-
     header = stream_header(info, dataset) if info else None
     xml = header.xml_bytes() if header is not None else b'<stream version="2.2">\n</stream>\n'
     return encode_header_packet(0, xml)
@@ -309,10 +314,18 @@ def _status_of(response: RemoteResponse) -> HapiStatusError:
     return HapiStatusError(code, message)
 
 
-def _mapped(status: HapiStatusError, client: RemoteClient) -> DasFlexError:
-    """The local error for a remote HAPI status."""
+def _mapped(status: HapiStatusError, request: HapiRequest, client: RemoteClient) -> DasFlexError:
+    """The local error for a remote HAPI status.
+
+    A parameter refused (1407 unknown, 1411 repeated or out of order) is the
+    client's mistake (400) when the client chose the parameters, else the
+    definition's (a remote failure, 502).
+    """
     message = " ".join(status.message.split())[:200]
     said = f" ({status.code} {message})" if message else f" ({status.code})"
+    if status.code in PARAMETER_CODES and request.client_parameters:
+        return ParameterError(f"The remote HAPI server {client.remote} refuses the parameters "
+                              f"{','.join(request.parameters)}{said}")
     if status.code == 1405:
         return OutOfRangeError(f"The time range lies outside the data of the remote HAPI "
                                f"server {client.remote}{said}")

@@ -2,7 +2,7 @@
 
 Each remote dataset becomes one JSON definition ``SITE/PREFIX/<path>.json``
 (source id ``PREFIX/<path>``) whose ``remote`` block names it
-(:mod:`dasflex_core.remote.spec`).  :func:`id_path` maps a remote id to a
+(:mod:`dasflex_core.sources.remote`).  :func:`id_path` maps a remote id to a
 path: every ``/``-separated part becomes a directory level; in each part a
 character other than a letter, digit, ``_``, ``.`` or ``-`` becomes ``_``; a
 part starting with ``_`` or ``.`` (names the site loader skips) gets an ``x``
@@ -24,10 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dasflex_core.errors import DasFlexError, DefinitionError, RemoteError
-from dasflex_core.remote.client import RemoteClient, with_query
-from dasflex_core.remote.hapi_das2 import ContentError, columns_of, hapi_units
+from dasflex_core import keys
+from dasflex_core.codecs.das2 import parse_stream_header
+from dasflex_core.errors import DasFlexError, DefinitionError, RemoteError, StreamError
+from dasflex_core.remote.client import RemoteClient, Target, with_query
+from dasflex_core.remote.hapi_columns import ContentError, columns_of, hapi_units
+from dasflex_core.remote.policy import RemotePolicy
 from dasflex_core.remote.times import duration_seconds, hapi_time, parse_ns2000
+from dasflex_core.sources import common
+from dasflex_core.sources.jsondef import to_source, validate
 
 #: Keys an import writes (and rewrites on every run); others are the administrator's.
 OWNED_KEYS = ("$comment", "version", "title", "summary", "contacts", "validRange", "remote",
@@ -97,8 +102,6 @@ def default_prefix(url: str) -> str:
     >>> default_prefix("http://127.0.0.1:8080/hapi")
     '127.0.0.1_8080'
     """
-    from dasflex_core.remote.client import Target
-
     return safe_part(Target.parse(url).netloc.replace(":", "_"))
 
 
@@ -191,8 +194,6 @@ def _read(path: Path) -> dict[str, Any]:
 
 def _check(document: Mapping[str, Any], path: Path) -> None:
     """Refuse a definition that would not load (DefinitionError)."""
-    from dasflex_core.sources.jsondef import to_source, validate
-
     validate(document, str(path))
     to_source(document, path, "check")
 
@@ -218,8 +219,6 @@ def _selector(only: str | None) -> Callable[[str], bool]:
 def import_hapi(url: str, site: Path, prefix: str | None = None, only: str | None = None,
                 client: RemoteClient | None = None) -> ImportReport:
     """Write a definition per dataset of the HAPI server ``url`` into ``site``."""
-    from dasflex_core.remote.policy import RemotePolicy
-
     url = url.rstrip("/")
     selected = _selector(only)
     own = client or RemoteClient(url, RemotePolicy(), kind="HAPI")
@@ -331,15 +330,15 @@ def _hapi_examples(info: Mapping[str, Any], valid: tuple[str, str] | None) -> li
         return []
     begin, end = span
     examples = [{"label": "Sample range", "settings": {
-        "read.time.min": hapi_time(begin), "read.time.max": hapi_time(end)}}]
+        keys.READ_TIME_MIN: hapi_time(begin), keys.READ_TIME_MAX: hapi_time(end)}}]
     if cadence and valid:
         last = parse_ns2000(valid[1])
         longer = min(last, begin + int(max(end - begin, 1e9 * cadence * 20000)))
         resolution = max(cadence * 10, (longer - begin) / 1e9 / 2000)
         if longer > end:
             examples.append({"label": f"Averaged to {resolution:g} s", "settings": {
-                "read.time.min": hapi_time(begin), "read.time.max": hapi_time(longer),
-                "bin.time.max": f"{resolution:g}"}})
+                keys.READ_TIME_MIN: hapi_time(begin), keys.READ_TIME_MAX: hapi_time(longer),
+                keys.BIN_TIME_MAX: f"{resolution:g}"}})
     return examples
 
 
@@ -366,8 +365,6 @@ def _sample_span(info: Mapping[str, Any], valid: tuple[str, str] | None,
 def import_das2(url: str, site: Path, prefix: str | None = None, only: str | None = None,
                 client: RemoteClient | None = None) -> ImportReport:
     """Write a definition per source of the das2 server ``url`` into ``site``."""
-    from dasflex_core.remote.policy import RemotePolicy
-
     selected = _selector(only)
     own = client or RemoteClient(url, RemotePolicy(), kind="das2")
     try:
@@ -421,9 +418,6 @@ def _import_source(client: RemoteClient, writer: _Writer, url: str, remote_id: s
 
 def dsdf_properties(stream: bytes) -> dict[str, str]:
     """The properties of a ``?server=dsdf`` answer (a das2 stream header packet)."""
-    from dasflex_core.codecs.das2 import parse_stream_header
-    from dasflex_core.errors import StreamError
-
     match = re.match(rb"\s*\[00\](\d{6})", stream)
     if match is None:
         raise ValueError("its dsdf answer is not a das2 stream header")
@@ -436,7 +430,11 @@ def dsdf_properties(stream: bytes) -> dict[str, str]:
 
 
 def _flag(properties: Mapping[str, str], name: str) -> bool:
-    return properties.get(name, "").strip().lower() in ("1", "true", "yes", "t", "y", "on")
+    """A DSDF flag property (absent or unreadable: false)."""
+    try:
+        return common.parse_bool(properties.get(name, ""))
+    except ValueError:
+        return False
 
 
 def _unrelayable(properties: Mapping[str, str]) -> str:
@@ -451,8 +449,6 @@ def _unrelayable(properties: Mapping[str, str]) -> str:
 def das2_definition(url: str, remote_id: str, title: str,
                     properties: Mapping[str, str]) -> dict[str, Any]:
     """The owned keys of the definition of one das2 source, from its DSDF properties."""
-    from dasflex_core.sources import common
-
     description = " ".join((properties.get("description") or title or remote_id).split())
     document: dict[str, Any] = {"$comment": _comment("import-das2", "das2", url),
                                 "version": "1", "title": description[:300]}
@@ -482,8 +478,6 @@ def _das2_contacts(properties: Mapping[str, str]) -> list[dict[str, str]]:
 
 def _contacts(text: str, role: str) -> list[dict[str, str]]:
     """``Name <email>, ...`` as definition contacts (text that does not parse: one name)."""
-    from dasflex_core.sources import common
-
     try:
         people = common.parse_contacts(text, role)
     except ValueError:
@@ -494,8 +488,6 @@ def _contacts(text: str, role: str) -> list[dict[str, str]]:
 
 
 def _das2_examples(properties: Mapping[str, str]) -> list[dict[str, Any]]:
-    from dasflex_core.sources import common
-
     examples = []
     for key in sorted(k for k in properties if k.startswith("exampleRange_")):
         index = key.rsplit("_", 1)[1]
@@ -504,18 +496,16 @@ def _das2_examples(properties: Mapping[str, str]) -> list[dict[str, Any]]:
             begin, end = common.parse_time_range(text)
         except ValueError:
             continue
-        settings = {"read.time.min": begin, "read.time.max": end}
+        settings = {keys.READ_TIME_MIN: begin, keys.READ_TIME_MAX: end}
         if properties.get(f"exampleParams_{index}"):
-            settings["read.opts"] = properties[f"exampleParams_{index}"].strip()
+            settings[keys.READ_OPTS] = properties[f"exampleParams_{index}"].strip()
         if properties.get(f"exampleInterval_{index}"):
-            settings["read.time.inter"] = properties[f"exampleInterval_{index}"].strip()
+            settings[keys.READ_TIME_INTERVAL] = properties[f"exampleInterval_{index}"].strip()
         examples.append({"label": label.strip() or f"{begin} to {end}", "settings": settings})
     return examples
 
 
 def _das2_variables(properties: Mapping[str, str], bases: tuple[str, ...]) -> list[dict[str, str]]:
-    from dasflex_core.sources import common
-
     variables = []
     for key in sorted(properties):
         base, _, index = key.rpartition("_")

@@ -3,7 +3,7 @@
 The policy comes from the server's settings (``remote_*``).  Each fetch is a
 pipeline stage of its own process, started with a clean environment, so the
 server hands the policy down as one JSON environment variable
-(:data:`POLICY_VARIABLE`, passed on by :func:`dasflex_core.runner.clean_environment`):
+(:data:`POLICY_VARIABLE`, passed on by :func:`dasflex_core.stages.clean_environment`):
 :func:`export_policy` sets it where settings are loaded (the server, ``dasflex
 cache build``, ``dasflex worker``) and :func:`current_policy` reads it back in
 the fetch (defaults when it is absent, e.g. when a fetch is run by hand).
@@ -16,32 +16,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dasflex_core import __version__
-from dasflex_core.runner import STAGE_VARIABLE_PREFIX
-
-if TYPE_CHECKING:
-    from dasflex_core.settings import Settings
+from dasflex_core.settings import HostLimits, Settings, parse_host_limits
+from dasflex_core.stages import STAGE_VARIABLE_PREFIX
 
 #: The environment variable carrying the policy to fetch processes.
 POLICY_VARIABLE = f"{STAGE_VARIABLE_PREFIX}REMOTE_POLICY"
-
-_HOST_LIMIT = re.compile(r"(?P<host>[A-Za-z0-9.\-]+(?::\d{1,5})?)=(?P<slots>\d+)/(?P<rate>[0-9.]+)")
-
-
-@dataclass(frozen=True, slots=True)
-class HostLimits:
-    """Fetches one remote server may have running at once, and requests per second."""
-
-    concurrency: int
-    rate: float
-
 
 def default_lock_dir() -> str:
     """``<temporary dir>/dasflex-remote-<uid>``: shared by every process of this user."""
@@ -78,25 +64,6 @@ class RemotePolicy:
         document: dict[str, Any] = {name: getattr(self, name) for name in self.__dataclass_fields__}
         document["hosts"] = {host: asdict(limits) for host, limits in self.hosts.items()}
         return json.dumps(document, sort_keys=True)
-
-
-def parse_host_limits(text: str) -> dict[str, HostLimits]:
-    """Read ``HOST[:PORT]=CONCURRENCY/RATE ...`` (whitespace separated).
-
-    >>> parse_host_limits("cdaweb.gsfc.nasa.gov=4/10 127.0.0.1:8080=1/0.5")["127.0.0.1:8080"]
-    HostLimits(concurrency=1, rate=0.5)
-    """
-    limits: dict[str, HostLimits] = {}
-    for item in text.split():
-        match = _HOST_LIMIT.fullmatch(item)
-        if match is None:
-            raise ValueError(f"bad remote limit {item!r} (expected HOST[:PORT]=CONCURRENCY/RATE, "
-                             "e.g. cdaweb.gsfc.nasa.gov=2/5)")
-        slots, rate = int(match.group("slots")), float(match.group("rate"))
-        if slots < 1 or not rate > 0:
-            raise ValueError(f"bad remote limit {item!r}: concurrency and rate must be positive")
-        limits[match.group("host").lower()] = HostLimits(slots, rate)
-    return limits
 
 
 def user_agent(site_title: str, server_url: str) -> str:

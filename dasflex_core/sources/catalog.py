@@ -23,11 +23,13 @@ import io
 import json
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from dasflex_core.sources import common
-from dasflex_core.sources.model import (
+from dasflex_core import keys
+from dasflex_core.commands import builtin_commands
+from dasflex_core.model import (
     Directory,
     Example,
     Param,
@@ -46,18 +48,27 @@ ROOT_TITLE = "Local Root Catalog"
 DAS2_PROVIDES = ("application/vnd.das2.das2stream", "text/vnd.das2.das2stream",
                  "application/vnd.das.stream", "text/vnd.das.stream", "text/csv")
 
-#: das2-convention names of the flex keys, for the das2py node.
-_DAS2_KEYS = {
-    common.TIME_MIN: "start_time", common.TIME_MAX: "end_time",
-    common.RESOLUTION: "resolution", common.READER_OPTIONS: "params",
-    common.TIME_INTERVAL: "interval",
-}
-
 #: Interface property names of the time parameters (v0.7 and das2py layouts).
 _TIME_PROPS = {
-    common.TIME_MIN: ("min", "minimum"), common.TIME_MAX: ("max", "maximum"),
-    common.RESOLUTION: ("res", "resolution"), common.TIME_INTERVAL: ("int", "interval"),
+    keys.READ_TIME_MIN: ("min", "minimum"), keys.READ_TIME_MAX: ("max", "maximum"),
+    keys.BIN_TIME_MAX: ("res", "resolution"), keys.READ_TIME_INTERVAL: ("int", "interval"),
 }
+
+
+@cache
+def _das2_names() -> Mapping[str, str]:
+    """The das2-convention name of each flex key, for the das2py node.
+
+    Read from the built-in das2 convention: the first das2 key renamed to a
+    flex key, leaving out keys whose values are renamed too (``ascii``).
+    """
+    table = builtin_commands()
+    value_mapped = table.value_maps.get(keys.DAS2, {})
+    names: dict[str, str] = {}
+    for das2_key, flex_key in table.conventions[keys.DAS2].translate.items():
+        if flex_key is not None and das2_key not in value_mapped:
+            names.setdefault(flex_key, das2_key)
+    return names
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +205,7 @@ def _time_group(source: SourceDef) -> dict[str, Any]:
 def _variable_groups(source: SourceDef) -> tuple[dict[str, Any], dict[str, Any]]:
     """``interface.coords`` and ``interface.data`` property groups."""
     coords: dict[str, Any] = {}
-    if source.param(common.TIME_MIN):
+    if source.param(keys.READ_TIME_MIN):
         coords["time"] = _time_group(source)
     for variable in source.coords:
         group = coords.setdefault(variable.name, {"props": {}})
@@ -234,10 +245,10 @@ def _formats() -> dict[str, Any]:
         "label": "das stream",
         "props": {
             "version": {"label": "Version", "type": "enum", "value": "das2",
-                        "set": {"param": "format.version",
+                        "set": {"param": keys.FORMAT_VERSION,
                                 "enum": [{"value": "das2", "pval": "2"}, {"value": "das3", "pval": "3"}]}},
             "serial": {"label": "Encoding", "type": "enum", "value": "binary",
-                       "set": {"param": "format.serial",
+                       "set": {"param": keys.FORMAT_SERIAL,
                                "enum": [{"value": "binary", "pval": "binary"},
                                         {"value": "text", "pval": "text"}]}},
         },
@@ -246,7 +257,7 @@ def _formats() -> dict[str, Any]:
     delimited = {
         "label": "Delimited text",
         "props": {"enabled": {"label": "CSV", "type": "boolean", "value": False, "xorGroup": "format",
-                              "set": {"param": "format.type", "value": True, "pval": "csv"}}},
+                              "set": {"param": keys.FORMAT_TYPE, "value": True, "pval": "csv"}}},
         "mimeTypes": ["text/csv"],
     }
     return {"das": das, "csv": delimited}
@@ -255,11 +266,11 @@ def _formats() -> dict[str, Any]:
 def _example_settings(source: SourceDef, example: Example) -> dict[str, Any]:
     """Example settings as interface property paths (``coords/time/props/min``...)."""
     settings: dict[str, Any] = {}
-    options = source.param(common.READER_OPTIONS)
+    options = source.param(keys.READ_OPTS)
     for key, value in example.settings.items():
         if key in _TIME_PROPS:
             settings[f"coords/time/props/{_TIME_PROPS[key][0]}"] = value
-        elif key == common.READER_OPTIONS and options and options.type is ParamType.FLAGSET:
+        elif key == keys.READ_OPTS and options and options.type is ParamType.FLAGSET:
             words = value.split(options.flag_sep or " ")
             for flag in options.flags:
                 if flag.value in words:
@@ -317,7 +328,7 @@ def websock_src(source: SourceDef, urls: Urls) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- das2py (snake_case)
 
 def _das2_key(key: str) -> str:
-    return _DAS2_KEYS.get(key, key)
+    return _das2_names().get(key, key)
 
 
 def _snake_param(param: Param) -> dict[str, Any]:
@@ -350,7 +361,7 @@ def _snake_interface(source: SourceDef) -> dict[str, Any]:
     for key, (_short, aspect) in _TIME_PROPS.items():
         param = source.param(key)
         if param is not None:
-            default = "0" if key == common.RESOLUTION else latest.get(key, "")
+            default = "0" if key == keys.BIN_TIME_MAX else latest.get(key, "")
             time[aspect] = _drop_empty({"title": param.title, "units": param.units,
                                         "value": _number_or_text(default, param),
                                         "set": {"param": _das2_key(key)}})

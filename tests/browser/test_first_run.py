@@ -20,6 +20,8 @@ from urllib.parse import urljoin
 
 import pytest
 
+from tests.conftest import require_program
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync")
@@ -39,19 +41,18 @@ def example_source_names() -> list[str]:
 
 
 def require_chromium() -> None:
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: install it (apt-get install -y chromium); "
-                    "the first-run browser test needs a real browser")
+    require_program(str(CHROMIUM.name), "chromium")
 
 
 @pytest.fixture(scope="module")
 def accounts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Environment naming a users and a groups file with one member of the example group."""
-    from dasflex_core.protocols.auth import hash_password
+    from dasflex_core.auth import hash_password
 
     folder = tmp_path_factory.mktemp("accounts")
     users, groups = folder / "passwd", folder / "group"
-    users.write_text(f"{EXAMPLE_USER}:{hash_password(EXAMPLE_PASSWORD, iterations=1000)}\n")
+    entry = hash_password(EXAMPLE_PASSWORD, scheme="pbkdf2_sha256", rounds=1000)
+    users.write_text(f"{EXAMPLE_USER}:{entry}\n")
     groups.write_text(f"{EXAMPLE_GROUP}: {EXAMPLE_USER}\n")
     return {"DASFLEX_USERS_FILE": str(users), "DASFLEX_GROUPS_FILE": str(groups)}
 

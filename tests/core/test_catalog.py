@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from dasflex_core.model import Site
 from dasflex_core.sources.catalog import (
     WEBSOCKET_SUBPROTOCOL,
     Urls,
@@ -19,7 +20,6 @@ from dasflex_core.sources.catalog import (
     dsdf_stream,
 )
 from dasflex_core.sources.loader import load_site
-from dasflex_core.sources.model import Site
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 EXAMPLE_SITE = PROJECT_DIR / "examples" / "site"

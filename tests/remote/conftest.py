@@ -13,6 +13,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from dasflex_core.codecs.das2 import read_all
+from dasflex_core.codecs.events import DataRun, EventStream, HeaderDefined
+from dasflex_core.remote.policy import POLICY_VARIABLE
+from dasflex_core.stages import reported_error
 from tests.remote.hapi_test_server import HapiTestServer, running
 
 BIN_DIR = Path(sys.executable).parent
@@ -38,7 +42,6 @@ def policy_json(lock_dir: Path, **overrides: Any) -> str:
 @pytest.fixture
 def policy_env(tmp_path: Path) -> dict[str, str]:
     """The environment of a fetch run under the test policy."""
-    from dasflex_core.remote.policy import POLICY_VARIABLE
 
     environment = {key: value for key, value in os.environ.items()
                    if not key.startswith("DASFLEX_")}
@@ -53,20 +56,28 @@ def run_fetch(*arguments: str, env: dict[str, str],
                           env=env, timeout=timeout, check=False)
 
 
+class _Packets(EventStream[None]):
+    """Each packet id's (last) header and record runs, in stream order."""
+
+    def __init__(self) -> None:
+        self.headers: dict[int, Any] = {}
+        self.runs: dict[int, list[np.ndarray]] = {}
+
+    def on_packet_header(self, event: HeaderDefined) -> None:
+        self.headers[event.packet_id] = event.header
+        self.runs.setdefault(event.packet_id, [])
+
+    def on_data(self, run: DataRun) -> None:
+        self.runs[run.packet_id].append(run.records)
+
+
 def das2_packets(stream: bytes) -> dict[int, tuple[Any, np.ndarray]]:
     """Each packet id of a das2 stream: its header and all its records."""
-    from dasflex_core.codecs.das2 import read_all
-    from dasflex_core.codecs.events import DataRun, HeaderDefined
-
-    events = read_all(stream)
-    headers = {event.packet_id: event.header for event in events
-               if isinstance(event, HeaderDefined)}
-    found = {}
-    for packet_id, header in headers.items():
-        runs = [event.records for event in events
-                if isinstance(event, DataRun) and event.packet_id == packet_id]
-        found[packet_id] = (header, np.concatenate(runs) if runs else np.empty(0))
-    return found
+    packets = _Packets()
+    packets.handle(read_all(stream))
+    return {packet_id: (header, np.concatenate(packets.runs[packet_id])
+                        if packets.runs[packet_id] else np.empty(0))
+            for packet_id, header in packets.headers.items()}
 
 
 def das2_records(stream: bytes, packet_id: int = 1) -> tuple[Any, np.ndarray]:
@@ -76,7 +87,6 @@ def das2_records(stream: bytes, packet_id: int = 1) -> tuple[Any, np.ndarray]:
 
 def stage_error(done: subprocess.CompletedProcess[bytes]) -> Any:
     """The error a failed fetch reported (as the runner reads it)."""
-    from dasflex_core.errors import reported_error
 
     assert done.returncode == 1, done.stderr
     error = reported_error(done.stderr)

@@ -11,7 +11,8 @@ answering), ``stall`` (stops mid-body), ``nodata`` (1201), ``range`` (1405),
 ``unknown`` (1406), ``broken`` (closes the connection mid-stream), ``html``
 (a web page instead of data), ``columns`` (CSV lines with a column missing),
 ``flaky`` (503 for the first :attr:`failures` requests), ``csv-only``
-(binary refused with 1409).  Every request is counted (:attr:`requests`),
+(binary refused with 1409).  Unknown parameter names are refused with 1407,
+repeated ones with 1411.  Every request is counted (:attr:`requests`),
 with its User-Agent, and :attr:`busiest` is the most ``/data`` requests
 answered at once.
 """
@@ -197,6 +198,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._status(400, 1408, "too much time or data requested")
             return
         wanted = [name for name in query.get("parameters", "").split(",") if name]
+        names = [parameter["name"] for parameter in INFO["parameters"]]
+        if any(name not in names for name in wanted):
+            self._status(400, 1407, "unknown dataset parameter")
+            return
+        if len(set(wanted)) < len(wanted):
+            self._status(400, 1411, "out of order or duplicate parameters")
+            return
         header = self._header(wanted, output) if query.get("include") == "header" else b""
         body = header + b"".join(self._records(begin, end, wanted, output, mode))
         self._stream(body, mode)

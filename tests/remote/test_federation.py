@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 import urllib.request
@@ -54,8 +55,6 @@ def get(url: str) -> tuple[int, str, bytes]:
 
 
 def served_env(tmp: Path) -> dict[str, str]:
-    import os
-
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DASFLEX_")}
     environment.update(DASFLEX_REMOTE_LOCK_DIR=str(tmp), DASFLEX_REMOTE_RATE="100",
                        DASFLEX_SITE_TITLE="Federation test site")

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from dasflex_core.runner import no_data_message
 from tests.remote.conftest import das2_records, run_fetch, stage_error
 
 
@@ -85,8 +86,6 @@ def test_the_stream_passes_through_with_the_query(canned, policy_env) -> None:
 
 
 def test_no_data_passes_through(canned, policy_env) -> None:
-    from dasflex_core.runner import no_data_message
-
     canned.answer = (200, HEADER + exception("NoDataInInterval", "nothing there"))
     done = fetch(canned, policy_env)
     assert done.returncode == 0 and no_data_message(done.stdout) == "nothing there"

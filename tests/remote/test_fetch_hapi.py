@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import socket
+import time
+
 import numpy as np
 import pytest
 
-from tests.remote.conftest import AGENT, das2_packets, das2_records, run_fetch, stage_error
+from dasflex_core.dastime import parse_us2000
+from dasflex_core.remote.policy import POLICY_VARIABLE
+from dasflex_core.runner import no_data_message
+from tests.remote.conftest import (
+    AGENT,
+    das2_packets,
+    das2_records,
+    policy_json,
+    run_fetch,
+    stage_error,
+)
 from tests.remote.hapi_test_server import BINS, FILL, HapiTestServer, record
 
 BEGIN, END = "2020-01-01T00:00:00", "2020-01-01T03:00:00"
@@ -18,8 +31,6 @@ def fetch_ramp(server: HapiTestServer, env: dict[str, str], *options: str,
 
 def expected(first: int, count: int) -> dict[str, np.ndarray]:
     rows = [record(minute) for minute in range(first, first + count)]
-    from dasflex_core.dastime import parse_us2000
-
     return {"time": np.array([parse_us2000(row[0]) for row in rows]),
             "value": np.array([row[1] for row in rows]),
             "count": np.array([row[2] for row in rows], dtype=float),
@@ -95,10 +106,27 @@ def test_parameters_gzip_and_keep_alive(hapi_server, policy_env) -> None:
     assert set(hapi_server.encodings) == {"gzip"}
 
 
-def test_gzip_can_be_declined(hapi_server, policy_env, tmp_path) -> None:
-    from dasflex_core.remote.policy import POLICY_VARIABLE
-    from tests.remote.conftest import policy_json
+def test_the_clients_parameters_win_over_the_definitions(hapi_server, policy_env) -> None:
+    done = fetch_ramp(hapi_server, policy_env, "--parameters=spectrum", "--client-parameters=count")
+    assert done.returncode == 0, done.stderr
+    header, records = das2_records(done.stdout)
+    assert [plane.name for plane in header.planes] == ["time", "count"]
+    assert [q["parameters"] for q in hapi_server.data_requests()] == ["count"]
 
+
+@pytest.mark.parametrize("option, kind, status", [
+    ("--client-parameters=nope", "ParameterError", 400),
+    ("--parameters=nope", "RemoteError", 502),
+    ("--client-parameters=count,count", "ParameterError", 400),
+])
+def test_refused_parameters_are_the_clients_error_only_when_the_client_chose_them(
+        hapi_server, policy_env, option, kind, status) -> None:
+    error = stage_error(fetch_ramp(hapi_server, policy_env, option))
+    assert (type(error).__name__, error.status) == (kind, status)
+    assert "127.0.0.1" in error.message and "(14" in error.message
+
+
+def test_gzip_can_be_declined(hapi_server, policy_env, tmp_path) -> None:
     hapi_server.gzip = True
     policy_env[POLICY_VARIABLE] = policy_json(tmp_path / "plain", gzip=False)
     done = fetch_ramp(hapi_server, policy_env)
@@ -119,8 +147,6 @@ def test_no_data_is_a_das2_no_data_stream(hapi_server, policy_env) -> None:
     hapi_server.mode = "nodata"
     done = fetch_ramp(hapi_server, policy_env)
     assert done.returncode == 0, done.stderr
-    from dasflex_core.runner import no_data_message
-
     assert "127.0.0.1" in (no_data_message(done.stdout) or "")
 
 
@@ -165,8 +191,6 @@ def test_a_slow_server_times_out_after_its_retries(hapi_server, policy_env) -> N
 
 
 def test_an_unreachable_server_is_a_remote_error(policy_env) -> None:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -184,11 +208,6 @@ def test_bad_options_exit_2(policy_env) -> None:
 
 def test_patience_ends_retries_before_the_server_gives_up(hapi_server, policy_env,
                                                           tmp_path) -> None:
-    import time
-
-    from dasflex_core.remote.policy import POLICY_VARIABLE
-    from tests.remote.conftest import policy_json
-
     hapi_server.mode, hapi_server.delay = "slow", 5.0
     policy_env[POLICY_VARIABLE] = policy_json(tmp_path / "patient", retries=5,
                                               first_byte_timeout=2.0, patience=3.5)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from dasflex_core.remote.importer import id_path, import_hapi
+from dasflex_core.sources.loader import load_site
 from tests.jobs.conftest import dasflex
 from tests.remote.hapi_test_server import INFO
 
@@ -17,9 +19,6 @@ def prefix_of(server) -> str:
 
 
 def test_a_dataset_becomes_a_definition(hapi_server, tmp_path: Path) -> None:
-    from dasflex_core.remote.importer import import_hapi
-    from dasflex_core.sources.loader import load_site
-
     report = import_hapi(hapi_server.url, tmp_path)
     source_id = f"{prefix_of(hapi_server)}/ramp"
     assert report.added == [source_id]
@@ -44,8 +43,6 @@ def test_a_dataset_becomes_a_definition(hapi_server, tmp_path: Path) -> None:
 
 
 def test_rerunning_updates_keeps_and_removes(hapi_server, tmp_path: Path) -> None:
-    from dasflex_core.remote.importer import import_hapi
-
     import_hapi(hapi_server.url, tmp_path, prefix="Relay")
     path = tmp_path / "Relay" / "ramp.json"
     edited = {**json.loads(path.read_text()), "cacheLevels": ["1 h | monthly"], "hidden": True}
@@ -76,8 +73,6 @@ def test_rerunning_updates_keeps_and_removes(hapi_server, tmp_path: Path) -> Non
 
 
 def test_ids_map_to_distinct_paths(hapi_server, tmp_path: Path) -> None:
-    from dasflex_core.remote.importer import id_path, import_hapi
-
     assert id_path("spase://NASA/NumericalData/ACE") == "spase_/NASA/NumericalData/ACE"
     hapi_server.datasets = {name: INFO for name in ("a b", "a:b", "A_B")}
     report = import_hapi(hapi_server.url, tmp_path, prefix="P")

@@ -9,20 +9,20 @@ from pathlib import Path
 
 import pytest
 
+from dasflex_core.errors import DefinitionError
+from dasflex_core.remote.limits import fetch_slot, remote_key
+from dasflex_core.remote.policy import (
+    POLICY_VARIABLE,
+    current_policy,
+    export_policy,
+    policy_from_settings,
+)
+from dasflex_core.settings import HostLimits, load_settings
+from dasflex_core.stages import clean_environment
 from tests.remote.conftest import BIN_DIR, policy_json, stage_error
 
 
 def test_the_policy_goes_from_settings_to_every_stage(tmp_path: Path, monkeypatch) -> None:
-    from dasflex_core.remote.policy import (
-        POLICY_VARIABLE,
-        HostLimits,
-        current_policy,
-        export_policy,
-        policy_from_settings,
-    )
-    from dasflex_core.runner import clean_environment
-    from dasflex_core.settings import load_settings
-
     monkeypatch.delenv(POLICY_VARIABLE, raising=False)
     settings = load_settings(environ={}, site_title="Test site", server_url="https://x.example.org",
                              remote_concurrency=3, remote_rate=0.5, remote_retries=0,
@@ -46,17 +46,12 @@ def test_the_policy_goes_from_settings_to_every_stage(tmp_path: Path, monkeypatc
     ("DASFLEX_REMOTE_RETRIES", "-1"),
 ])
 def test_bad_limits_name_the_setting(name: str, value: str) -> None:
-    from dasflex_core.errors import DefinitionError
-    from dasflex_core.settings import load_settings
-
     with pytest.raises(DefinitionError) as caught:
         load_settings(environ={name: value})
     assert caught.value.where == name[len("DASFLEX_"):].lower() or name in str(caught.value)
 
 
 def test_a_settings_file_with_limits_validates(tmp_path: Path) -> None:
-    from dasflex_core.settings import load_settings
-
     path = tmp_path / "dasflex.toml"
     path.write_text('remote_concurrency = 4\nremote_rate = 2.5\n'
                     'remote_host_limits = "cdaweb.gsfc.nasa.gov=2/5"\n')
@@ -101,8 +96,6 @@ def start_fetches(url: str, env: dict[str, str], count: int) -> list[subprocess.
 
 @pytest.mark.parametrize("slots", [2, 5])
 def test_fetch_slots_hold_across_processes(hapi_server, policy_env, tmp_path, slots) -> None:
-    from dasflex_core.remote.policy import POLICY_VARIABLE
-
     hapi_server.mode, hapi_server.delay = "slow", 2.0
     port = hapi_server.server_address[1]
     policy_env[POLICY_VARIABLE] = policy_json(
@@ -118,9 +111,6 @@ def test_fetch_slots_hold_across_processes(hapi_server, policy_env, tmp_path, sl
 
 
 def test_no_free_slot_in_time_is_a_busy_error(hapi_server, policy_env, tmp_path) -> None:
-    from dasflex_core.remote.limits import fetch_slot, remote_key
-    from dasflex_core.remote.policy import POLICY_VARIABLE
-
     port = hapi_server.server_address[1]
     policy_env[POLICY_VARIABLE] = policy_json(tmp_path / "locks", concurrency=1,
                                               first_byte_timeout=0.5)

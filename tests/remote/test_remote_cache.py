@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from dasflex_core.protocols.wsgi import make_wsgi_app
+from dasflex_core.remote.policy import POLICY_VARIABLE
+from dasflex_core.settings import load_settings
 from tests.jobs.conftest import call, dasflex
 from tests.remote.conftest import das2_records
 
@@ -21,10 +24,6 @@ def cached_site(root: Path, url: str) -> Path:
 
 
 def test_coarse_requests_are_answered_from_blocks(hapi_server, tmp_path, monkeypatch) -> None:
-    from dasflex_core.protocols.wsgi import make_wsgi_app
-    from dasflex_core.remote.policy import POLICY_VARIABLE
-    from dasflex_core.settings import load_settings
-
     site, cache, locks = cached_site(tmp_path / "site", hapi_server.url), tmp_path / "cache", \
         tmp_path / "locks"
     built = dasflex("cache", "build", "Remote/Ramp", "--from", "2020-01-01", "--to", "2020-01-03",

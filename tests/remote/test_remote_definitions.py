@@ -7,6 +7,19 @@ from pathlib import Path
 
 import pytest
 
+from dasflex_core import runner
+from dasflex_core.errors import (
+    DasFlexError,
+    DefinitionError,
+    NoDataError,
+    ParameterError,
+    RemoteError,
+)
+from dasflex_core.planner import plan
+from dasflex_core.remote.policy import POLICY_VARIABLE
+from dasflex_core.sources.loader import load_site, load_source
+from dasflex_core.sources.remote import decode_argument, encode_argument
+from dasflex_core.templates import compile_template
 from tests.remote.conftest import policy_json
 
 
@@ -20,8 +33,6 @@ def write_hapi_definition(site: Path, url: str, name: str = "Ramp", **remote: ob
 
 
 def load(site: Path):
-    from dasflex_core.sources.loader import load_site
-
     return load_site(site)
 
 
@@ -32,7 +43,7 @@ def test_a_json_remote_becomes_a_fetch_reader(tmp_path: Path) -> None:
     assert source.reader.template == (
         "dasflex_fetch", "hapi", "http://h.example.org/hapi", "ramp", "#[read.time.min]",
         "#[read.time.max]", "--parameters=value,spectrum", "--format=csv", "--max-duration=P1D",
-        "#[read.opts # --parameters=@ #]")
+        "#[read.opts # --client-parameters=@ #]")
     assert str(source.output) == "das2/2.2/binary" and source.reducible
     assert {"read.time.min", "read.time.max", "bin.time.max", "read.opts"} <= {
         p.key for p in source.params}
@@ -47,7 +58,7 @@ def test_a_json_remote_becomes_a_fetch_reader(tmp_path: Path) -> None:
       "#[read.time.max]", "--stream=das3", "#[read.opts # --params=@ #]")),
     ("hapi | http://h.example.org/hapi | AC H0#1 | B,V",
      ("dasflex_fetch", "hapi", "http://h.example.org/hapi", "AC%20H0%231", "#[read.time.min]",
-      "#[read.time.max]", "--parameters=B,V", "#[read.opts # --parameters=@ #]")),
+      "#[read.time.max]", "--parameters=B,V", "#[read.opts # --client-parameters=@ #]")),
 ])
 def test_a_dsdf_remote_becomes_a_fetch_reader(tmp_path: Path, line: str, template) -> None:
     (tmp_path / "Relay.dsdf").write_text(f"description = 'Relayed'\nremote = '{line}'\n")
@@ -57,9 +68,6 @@ def test_a_dsdf_remote_becomes_a_fetch_reader(tmp_path: Path, line: str, templat
 
 
 def test_ids_with_any_character_stay_one_argument() -> None:
-    from dasflex_core.remote.spec import decode_argument, encode_argument
-    from dasflex_core.templates import compile_template
-
     odd = "spase://a b/#[x]@y%2F"
     template = compile_template(("dasflex_fetch", "hapi", encode_argument(odd), "#[read.time.min]"))
     argv = template.render({"read.time.min": "2020-01-01T00:00:00"})
@@ -75,9 +83,6 @@ def test_ids_with_any_character_stay_one_argument() -> None:
     ({}, "commands"),
 ])
 def test_bad_remote_definitions_are_refused(tmp_path: Path, document: dict, words: str) -> None:
-    from dasflex_core.errors import DefinitionError
-    from dasflex_core.sources.loader import load_source
-
     path = tmp_path / "Bad.json"
     path.write_text(json.dumps({"version": "1", "title": "Bad", **document}))
     with pytest.raises(DefinitionError) as caught:
@@ -86,9 +91,6 @@ def test_bad_remote_definitions_are_refused(tmp_path: Path, document: dict, word
 
 
 def test_a_dsdf_with_reader_and_remote_is_refused(tmp_path: Path) -> None:
-    from dasflex_core.errors import DefinitionError
-    from dasflex_core.sources.loader import load_source
-
     path = tmp_path / "Bad.dsdf"
     path.write_text("description = 'x'\nreader = 'rdr'\nremote = 'das2 | http://h.example.org/ | x'\n")
     with pytest.raises(DefinitionError, match="line 2: reader: a source that names a remote"):
@@ -99,8 +101,6 @@ def test_a_dsdf_with_reader_and_remote_is_refused(tmp_path: Path) -> None:
 
 
 def test_remote_sources_get_reduction_formats_and_options(tmp_path: Path) -> None:
-    from dasflex_core.planner import plan
-
     write_hapi_definition(tmp_path, "http://h.example.org/hapi")
     site = load(tmp_path)
     query = {"start_time": "2020-01-01", "end_time": "2020-01-02", "resolution": "600",
@@ -108,7 +108,7 @@ def test_remote_sources_get_reduction_formats_and_options(tmp_path: Path) -> Non
     result = plan(site, query, "das2", source_id="Remote/Ramp")
     assert result.stages == (
         ("dasflex_fetch", "hapi", "http://h.example.org/hapi", "ramp", "2020-01-01T00:00:00",
-         "2020-01-02T00:00:00", "--parameters=value"),
+         "2020-01-02T00:00:00", "--client-parameters=value"),
         ("das2_bin_avgsec", "-b", "2020-01-01T00:00:00", "600"))
     csv = plan(site, {"read.time.min": "2020-01-01", "read.time.max": "2020-01-02",
                       "format.type": "csv"}, source_id="Remote/Ramp")
@@ -121,7 +121,6 @@ def test_remote_sources_get_reduction_formats_and_options(tmp_path: Path) -> Non
 @pytest.fixture
 def remote_site(tmp_path: Path, hapi_server, monkeypatch):
     """A site relaying the HAPI test server, with the test policy for every stage."""
-    from dasflex_core.remote.policy import POLICY_VARIABLE
 
     monkeypatch.setenv(POLICY_VARIABLE, policy_json(tmp_path / "locks"))
     write_hapi_definition(tmp_path / "site", hapi_server.url)
@@ -129,9 +128,6 @@ def remote_site(tmp_path: Path, hapi_server, monkeypatch):
 
 
 def run_plan(site, **query: str) -> bytes:
-    from dasflex_core import runner
-    from dasflex_core.planner import plan
-
     planned = plan(site, {"read.time.min": "2020-01-01T00:00", "read.time.max": "2020-01-01T03:00",
                           **query}, source_id="Remote/Ramp")
     with runner.run(planned, first_byte_timeout=30, total_timeout=60) as pipeline:
@@ -155,8 +151,6 @@ def test_remote_data_flow_through_reduction_to_csv(remote_site) -> None:
 ])
 def test_remote_failures_get_their_own_status(remote_site, hapi_server, mode, status, hapi_code,
                                               words) -> None:
-    from dasflex_core.errors import DasFlexError
-
     hapi_server.mode = mode
     with pytest.raises(DasFlexError) as caught:
         run_plan(remote_site, **{"format.type": "csv"})
@@ -164,17 +158,31 @@ def test_remote_failures_get_their_own_status(remote_site, hapi_server, mode, st
     assert words in caught.value.message
 
 
-def test_no_remote_data_is_no_data(remote_site, hapi_server) -> None:
-    from dasflex_core.errors import NoDataError
+@pytest.mark.parametrize("names", ["nope", "value,value"])
+def test_parameters_the_client_asked_and_the_remote_refuses_are_a_bad_request(
+        remote_site, names) -> None:
+    with pytest.raises(ParameterError) as caught:
+        run_plan(remote_site, **{"read.opts": names, "format.type": "csv"})
+    assert caught.value.status == 400 and caught.value.hapi_code == 1407
+    assert f"refuses the parameters {names} (14" in caught.value.message
 
+
+def test_parameters_of_the_definition_the_remote_refuses_are_its_failure(
+        tmp_path: Path, hapi_server, monkeypatch) -> None:
+    monkeypatch.setenv(POLICY_VARIABLE, policy_json(tmp_path / "locks"))
+    write_hapi_definition(tmp_path / "site", hapi_server.url, parameters=["nope"])
+    with pytest.raises(RemoteError) as caught:
+        run_plan(load(tmp_path / "site"))
+    assert caught.value.status == 502 and "(1407 unknown dataset parameter)" in caught.value.message
+
+
+def test_no_remote_data_is_no_data(remote_site, hapi_server) -> None:
     hapi_server.mode = "nodata"
     with pytest.raises(NoDataError):
         run_plan(remote_site)
 
 
 def test_a_stream_broken_mid_way_ends_as_its_format_allows(remote_site, hapi_server) -> None:
-    from dasflex_core.errors import RemoteError
-
     hapi_server.mode = "broken"
     day = {"read.time.max": "2020-01-02T00:00"}
     stream = run_plan(remote_site, **day)
