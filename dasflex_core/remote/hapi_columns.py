@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MAX_TIME_LENGTH", "Column", "ContentError", "columns_of", "das2_parameters",
-           "hapi_fill", "hapi_units", "static_bins"]
+__all__ = ["MAX_TIME_LENGTH", "Column", "ContentError", "columns_of", "hapi_fill", "hapi_units",
+           "static_bins"]
 
 #: das2C's longest ``timeN`` text.
 MAX_TIME_LENGTH = 127
@@ -76,11 +76,6 @@ def columns_of(info: Mapping[str, Any]) -> list[Column]:
     if not 2 <= time.length <= MAX_TIME_LENGTH:
         raise ContentError(f"its time length {time.length} does not fit a das2 time field")
     return columns
-
-
-def das2_parameters(info: Mapping[str, Any]) -> list[str]:
-    """Names of the parameters a das2 stream can carry (time excluded)."""
-    return [column.name for column in columns_of(info) if column.kept]
 
 
 def hapi_fill(value: Any) -> float | None:
