@@ -27,6 +27,8 @@ SUBCOMMAND_MODULES = (
     "verify_cmd",
     "coverage_cmd",
     "import_cmd",
+    "import_hapi_cmd",
+    "import_das2_cmd",
     "cache_cmd",
     "worker_cmd",
 )

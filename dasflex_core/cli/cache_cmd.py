@@ -19,6 +19,7 @@ from dasflex_core.cli.common import (
     fail,
     one_line_errors,
 )
+from dasflex_core.remote.policy import export_policy
 
 if TYPE_CHECKING:
     from dasflex_core.settings import Settings
@@ -134,6 +135,7 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
     from dasflex_core.sources.loader import load_site
 
     _quiet_job_log()
+    export_policy(settings)  # remote sources' blocks are fetched under the same limits
     site = load_site(settings.site_dir)
     source = _cached_source(site, args.source)
     index = CacheIndex(settings.cache_dir or Path(), site)

@@ -33,9 +33,11 @@ CONFIG_HELP = "settings file (TOML; default: DASFLEX_CONFIG)"
 CACHE_DIR_HELP = "directory of cache blocks (default: the cache_dir setting, DASFLEX_CACHE_DIR)"
 
 
-def add_site_option(parser: argparse.ArgumentParser, help: str = SITE_HELP) -> None:
-    """``--site DIR`` (a Path, None when not given)."""
-    parser.add_argument("--site", type=Path, default=None, metavar="DIR", help=help)
+def add_site_option(parser: argparse.ArgumentParser, help: str = SITE_HELP,
+                    required: bool = False) -> None:
+    """``--site DIR`` (a Path, None when not given, unless ``required``)."""
+    parser.add_argument("--site", type=Path, default=None, metavar="DIR", help=help,
+                        required=required)
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:

@@ -12,6 +12,7 @@ from dasflex_core.cli.common import (
     add_site_option,
     fail,
 )
+from dasflex_core.remote.policy import export_policy
 
 #: Exit statuses: stopped normally, lost Redis, bad usage or configuration (EXIT_USAGE).
 EXIT_OK, EXIT_LOST = 0, 1
@@ -64,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
         if path is not None and not path.is_dir():
             return fail("worker", f"{option} {path}: no such directory", EXIT_USAGE)
     from dasflex_core.jobs.worker import run_worker
+
+    export_policy(settings)  # remote sources' blocks are fetched under the same limits
 
     try:
         return run_worker(settings.redis_url, args.queue or settings.job_queue, burst=args.burst,
