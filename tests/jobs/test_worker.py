@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
-from rq import Queue
+from rq import Queue, Worker
 from rq.command import send_shutdown_command
 
 from dasflex_core.jobs.redis_queue import connect
@@ -44,15 +45,21 @@ def test_a_worker_stops_listening_for_commands_at_once(redis_server: RedisServer
 
 
 def test_a_worker_obeys_rqs_shutdown_command(redis_server: RedisServer) -> None:
-    """``rq.command.send_shutdown_command`` reaches a waiting worker, which exits cleanly."""
+    """``rq.command.send_shutdown_command`` reaches a waiting worker, which exits cleanly.
+
+    The command is sent once RQ reports the worker idle: before its loop RQ
+    has not yet installed its signal handlers, and the command's SIGINT
+    would interrupt it (exit 130).
+    """
     connection = connect(redis_server.url)
     worker = start_dasflex("worker", "--redis", redis_server.url, "--name", "commanded")
     try:
         deadline = time.monotonic() + 60
-        while connection.pubsub_numsub("rq:pubsub:commanded")[0][1] != 1:
+        while worker_state(connection, "commanded") != "idle":
             assert worker.poll() is None, worker.communicate()[1]
-            assert time.monotonic() < deadline, "the worker never listened for commands"
+            assert time.monotonic() < deadline, "the worker never waited for jobs"
             time.sleep(0.05)
+        assert connection.pubsub_numsub("rq:pubsub:commanded")[0][1] == 1
         send_shutdown_command(connection, "commanded")
         _, stderr = worker.communicate(timeout=30)
     finally:
@@ -62,3 +69,9 @@ def test_a_worker_obeys_rqs_shutdown_command(redis_server: RedisServer) -> None:
     assert worker.returncode == 0, stderr
     assert "Received shutdown command" in stderr and "Traceback" not in stderr
     connection.close()
+
+
+def worker_state(connection: Any, name: str) -> str | None:
+    """The state RQ records for the worker called ``name`` (None before it registered)."""
+    found = Worker.find_by_key(Worker.redis_worker_namespace_prefix + name, connection=connection)
+    return None if found is None else found.get_state()
