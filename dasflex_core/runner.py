@@ -10,7 +10,9 @@ chunks read in bounded memory:
   :class:`~dasflex_core.errors.ReaderError` (or
   :class:`~dasflex_core.errors.NoDataError` when the whole output is a stream
   header plus a "no data" exception), a silent pipeline raises
-  :class:`~dasflex_core.errors.PipelineTimeoutError`;
+  :class:`~dasflex_core.errors.PipelineTimeoutError`; a stage that fails
+  after naming its error on stderr (``dasflex-error: CLASS: message``, see
+  :func:`~dasflex_core.stages.reported_error`) raises that error instead;
 * after the first byte, a failing stage or the total timeout ends the stream
   with one in-band exception packet (das2 or das3, as planned) whose message
   names no command line, path or stderr text; for formats without such
@@ -43,7 +45,6 @@ from dasflex_core.errors import (
     DasFlexError,
     NoDataError,
     PipelineTimeoutError,
-    ReaderError,
 )
 from dasflex_core.stages import (
     CHUNK_SIZE,
@@ -307,7 +308,7 @@ class PipelineRun:
         finally:
             self._terminate()
 
-    def _late_failure(self, error: ReaderError) -> Iterator[bytes]:
+    def _late_failure(self, error: DasFlexError) -> Iterator[bytes]:
         """End a started stream: an exception packet, or re-raise when none fits.
 
         Formats without in-band exceptions (CSV, HAPI, images) cannot say that
@@ -413,9 +414,11 @@ class PipelineRun:
             for key, _ in events:
                 self._keep_stderr(key.data, key.fd, os.read(key.fd, self.chunk_size))
 
-    def _failure(self) -> ReaderError | None:
-        """The error for the first failed stage, or None when all succeeded."""
-        return failure_of([self._statuses.get(index) for index in range(len(self._processes))])
+    def _failure(self) -> DasFlexError | None:
+        """The error for the first failed stage (as it named it), or None when all succeeded."""
+        indexes = range(len(self._processes))
+        return failure_of([self._statuses.get(index) for index in indexes],
+                          [bytes(self._stderr.get(index, b"")) for index in indexes])
 
     def _exception_packet(self, error: DasFlexError) -> bytes:
         """The in-band exception packet for ``error`` in the stream's format."""
@@ -485,7 +488,7 @@ def _widen_pipe(pipe: IO[bytes], size: int) -> None:
         pass
 
 
-def _raise_unstarted(failure: ReaderError | None, head: bytes) -> None:
+def _raise_unstarted(failure: DasFlexError | None, head: bytes) -> None:
     """Raise the error for output that was never yielded, if there is one."""
     message = no_data_message(head) if head else None
     if message is not None:

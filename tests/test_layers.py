@@ -46,7 +46,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("templates, tables, auth", ("textfmt", "templates", "commands", "auth", "requestlog")),
     ("streams, definitions", ("codecs", "sources")),
     ("HTTP model, running", ("http", "runner", "settings")),
-    ("cache", ("cache", "migrate")),
+    ("cache, remote servers", ("cache", "migrate", "remote")),
     ("planner", ("planner",)),
     ("tools", ("tools", "coverage")),
     ("jobs", ("jobs",)),

@@ -20,10 +20,10 @@ import sys
 from collections.abc import Callable, Container, Sequence
 from importlib.metadata import entry_points
 
-from dasflex_core.cli.common import COMMANDS
+from dasflex_core.cli.common import COMMANDS, command_module
 
 #: Modules (in this package) that provide subcommands, in --help order.
-SUBCOMMAND_MODULES = tuple(f"{name}_cmd" for name in COMMANDS)
+SUBCOMMAND_MODULES = tuple(command_module(name) for name in COMMANDS)
 
 #: Entry-point group of the subcommands other installed packages add.
 COMMAND_GROUP = "dasflex.commands"
@@ -46,7 +46,7 @@ def build_parser(loaded: Container[str] | None = None) -> argparse.ArgumentParse
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, summary in COMMANDS.items():
         if loaded is None or name in loaded:
-            importlib.import_module(f"{__name__}.{name}_cmd").register(subparsers)
+            importlib.import_module(f"{__name__}.{command_module(name)}").register(subparsers)
         else:
             subparsers.add_parser(name, help=summary)
     for register in installed_commands().values():

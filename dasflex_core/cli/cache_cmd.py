@@ -27,6 +27,7 @@ from dasflex_core.cli.common import (
 from dasflex_core.errors import NotFoundError, QueryError
 from dasflex_core.jobs import make_queue
 from dasflex_core.jobs.progress import ProgressBar
+from dasflex_core.remote.policy import export_policy
 from dasflex_core.settings import Settings, load_settings
 from dasflex_core.sources.loader import load_site
 
@@ -134,6 +135,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 def _build(args: argparse.Namespace, settings: Settings) -> int:
     _quiet_job_log()
+    export_policy(settings)  # remote sources' blocks are fetched under the same limits
     site = load_site(settings.site_dir)
     source = _cached_source(site, args.source)
     index = CacheIndex(settings.cache_dir or Path(), site)

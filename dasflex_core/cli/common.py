@@ -26,8 +26,9 @@ Handler = Callable[[argparse.Namespace], int]
 EXIT_FAILED, EXIT_USAGE = 1, 2
 
 #: The core's subcommands in ``dasflex --help`` order, each with its one-line help.  Subcommand
-#: NAME lives in the module ``dasflex_core.cli.NAME_cmd``, which ``dasflex`` imports only when
-#: NAME runs (or shows its own --help), so every command starts without the others' imports.
+#: NAME lives in the module :func:`command_module` names (``dasflex_core.cli.NAME_cmd``, hyphens
+#: as underscores), which ``dasflex`` imports only when NAME runs (or shows its own --help), so
+#: every command starts without the others' imports.
 COMMANDS = {
     "inspect": "summarise a das2 or das3 stream as JSON",
     "time": "parse time strings and print ISO, us2000 and TT2000",
@@ -37,6 +38,8 @@ COMMANDS = {
     "verify": "run every example range through every output and validate the streams",
     "coverage": "find the intervals where a source has data",
     "import": "import a predecessor dasFlex site",
+    "import-hapi": "relay the datasets of a HAPI server",
+    "import-das2": "relay the sources of a das2 server",
     "cache": "build cache blocks and show the cache",
     "worker": "build cache blocks from the shared Redis job queue",
 }
@@ -49,6 +52,11 @@ CONFIG_HELP = "settings file (TOML; default: DASFLEX_CONFIG)"
 CACHE_DIR_HELP = "directory of cache blocks (default: the cache_dir setting, DASFLEX_CACHE_DIR)"
 
 
+def command_module(name: str) -> str:
+    """The module in ``dasflex_core.cli`` of subcommand ``name`` (``import-hapi``: ``import_hapi_cmd``)."""
+    return f"{name.replace('-', '_')}_cmd"
+
+
 def add_command(subparsers: argparse._SubParsersAction, name: str,
                 description: str) -> argparse.ArgumentParser:
     """The parser of the core subcommand ``name``, with its one-line help from COMMANDS."""
@@ -57,9 +65,11 @@ def add_command(subparsers: argparse._SubParsersAction, name: str,
     return parser
 
 
-def add_site_option(parser: argparse.ArgumentParser, help: str = SITE_HELP) -> None:
-    """``--site DIR`` (a Path, None when not given)."""
-    parser.add_argument("--site", type=Path, default=None, metavar="DIR", help=help)
+def add_site_option(parser: argparse.ArgumentParser, help: str = SITE_HELP,
+                    required: bool = False) -> None:
+    """``--site DIR`` (a Path, None when not given, unless ``required``)."""
+    parser.add_argument("--site", type=Path, default=None, metavar="DIR", help=help,
+                        required=required)
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:

@@ -16,6 +16,7 @@ from dasflex_core.cli.common import (
 from dasflex_core.errors import DasFlexError
 from dasflex_core.jobs import public_error
 from dasflex_core.jobs.worker import run_worker
+from dasflex_core.remote.policy import export_policy
 from dasflex_core.settings import load_settings
 
 #: Exit statuses: stopped normally, lost Redis, bad usage or configuration (EXIT_USAGE).
@@ -64,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     for option, path in (("--site", args.site), ("--cache-dir", args.cache_dir)):
         if path is not None and not path.is_dir():
             return fail("worker", f"{option} {path}: no such directory", EXIT_USAGE)
+
+    export_policy(settings)  # remote sources' blocks are fetched under the same limits
 
     try:
         return run_worker(settings.redis_url, args.queue or settings.job_queue, burst=args.burst,

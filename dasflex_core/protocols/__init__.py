@@ -29,6 +29,7 @@ from dasflex_core.http import (
     inband_error,
 )
 from dasflex_core.planner import Plan, Planner, planner_for_site
+from dasflex_core.remote.policy import export_policy
 from dasflex_core.requestlog import note_pipeline
 
 if TYPE_CHECKING:
@@ -80,6 +81,9 @@ class Server:
     site: Site
     cache: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
     started: float = field(default_factory=time.time, compare=False)
+
+    def __post_init__(self) -> None:
+        export_policy(self.settings)  # the limits and User-Agent of remote sources' fetches
 
     @property
     def last_modified(self) -> str:
