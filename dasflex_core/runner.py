@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Protocol, TypedDict, Unpack
 
+from dasflex_core.codecs.packets import exception_packet
 from dasflex_core.errors import (
     NO_DATA_TYPES,
     DasFlexError,
@@ -422,9 +423,9 @@ class PipelineRun:
     def _exception_packet(self, error: DasFlexError) -> bytes:
         """The in-band exception packet for ``error`` in the stream's format."""
         if self.error_format == "das3":
-            return encode_exception("das3", error.das3_type, error.message)
+            return exception_packet("das3", error.das3_type, error.message)
         if self.error_format == "das2":
-            return encode_exception("das2", error.das2_type, error.message)
+            return exception_packet("das2", error.das2_type, error.message)
         return b""
 
     # -- process control ---------------------------------------------------
@@ -558,12 +559,3 @@ def _unescape(text: str) -> str:
     for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'")):
         text = text.replace(entity, char)
     return text.replace("&amp;", "&")
-
-
-def encode_exception(stream_format: str, exception_type: str, message: str) -> bytes:
-    """An in-band exception packet for a das2 or das3 stream, from the codecs."""
-    if stream_format == "das3":
-        from dasflex_core.codecs.das3 import encode_exception as encode
-    else:
-        from dasflex_core.codecs.das2 import encode_exception as encode
-    return bytes(encode(exception_type, message))

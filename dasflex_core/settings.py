@@ -9,8 +9,11 @@ the key.  Settings never appear in any HTTP response.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import json
 import os
 import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,8 +143,6 @@ def load_settings(path: Path | str | None = None, *,
 
 
 def _read_file(path: Path, checks: SchemaChecks | None = None) -> dict[str, Any]:
-    import tomllib
-
     try:
         table = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -163,8 +164,6 @@ def _read_file(path: Path, checks: SchemaChecks | None = None) -> dict[str, Any]
 
 def validate_settings_document(table: Any, where: str) -> None:
     """Check a parsed settings file against ``schemas/settings.schema.json``."""
-    import json
-
     import jsonschema
 
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
@@ -258,8 +257,6 @@ def _to_bool(value: Any) -> bool:
 
 
 def _check_networks(text: str) -> None:
-    import ipaddress
-
     for item in text.split():
         try:
             ipaddress.ip_network(item, strict=False)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from dasflex_core.cli.common import add_site_option, one_line_errors
+from dasflex_core.cli.common import add_command, add_site_option, one_line_errors
+from dasflex_core.remote.importer import import_das2
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``import-das2`` subcommand."""
-    parser = subparsers.add_parser(
-        "import-das2", help="relay the sources of a das2 server",
+    parser = add_command(
+        subparsers, "import-das2",
         description="Write one definition per das2 stream source of the das2 server URL (from "
                     "its ?server=list and ?server=dsdf answers) into the site, source id "
                     "PREFIX/<source id>.  Protected sources and sources that are not das2 streams "
@@ -29,10 +30,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 @one_line_errors("import-das2")
 def run(args: argparse.Namespace) -> int:
     """Import and print the report."""
-    # The importer loads the HTTP client and the codecs (numpy): imported when the
-    # command runs, so that every other ``dasflex`` command starts without them.
-    from dasflex_core.remote.importer import import_das2
-
     for line in import_das2(args.url, args.site, args.prefix, args.only).lines():
         print(line)
     return 0

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from dasflex_core.cli.common import add_site_option, one_line_errors
+from dasflex_core.cli.common import add_command, add_site_option, one_line_errors
+from dasflex_core.remote.importer import import_hapi
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``import-hapi`` subcommand."""
-    parser = subparsers.add_parser(
-        "import-hapi", help="relay the datasets of a HAPI server",
+    parser = add_command(
+        subparsers, "import-hapi",
         description="Write one definition per dataset of the HAPI server URL into the site "
                     "(source id PREFIX/<dataset id>; see docs/federation.md for how ids map to "
                     "file names).  Running it again updates the definitions it wrote, keeps keys "
@@ -29,10 +30,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 @one_line_errors("import-hapi")
 def run(args: argparse.Namespace) -> int:
     """Import and print the report."""
-    # The importer loads the HTTP client and the codecs (numpy): imported when the
-    # command runs, so that every other ``dasflex`` command starts without them.
-    from dasflex_core.remote.importer import import_hapi
-
     for line in import_hapi(args.url, args.site, args.prefix, args.only).lines():
         print(line)
     return 0

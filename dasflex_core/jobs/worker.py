@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from dasflex_core.jobs.base import QueueUnavailableError, public_error
-from dasflex_core.jobs.redis_queue import WORKER_CACHE_ENV, WORKER_SITE_ENV, connect, redis_errors
+from dasflex_core.jobs.redis_queue import (
+    WORKER_CACHE_ENV,
+    WORKER_SITE_ENV,
+    connect,
+    redis_errors,
+    worker_site,
+)
 
 LOG = logging.getLogger("dasflex.jobs")
 
@@ -187,8 +193,6 @@ def one_line_logging() -> None:
 
 def _preload(site_dir: Path, cache_dir: Path) -> None:
     """Load the site before forking work horses, so each job starts with it loaded."""
-    from dasflex_core.jobs.redis_queue import worker_site
-
     try:
         worker_site(str(site_dir), str(cache_dir))
     except Exception as error:  # noqa: BLE001 - the jobs report it properly

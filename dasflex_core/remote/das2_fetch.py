@@ -24,7 +24,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -207,7 +206,7 @@ def _could_be_das3(head: bytes) -> bool:
 
 
 def fetch_stream(request: StreamRequest, client: RemoteClient,
-                 write: Callable[[bytes], Any]) -> int:
+                 write: Callable[[bytes], object]) -> int:
     """Pass the remote's stream on to ``write``; return the data bytes passed."""
     with client.slot():
         response = client.get(request.data_url())
@@ -217,7 +216,7 @@ def fetch_stream(request: StreamRequest, client: RemoteClient,
 
 
 def _relay(response: RemoteResponse, request: StreamRequest, client: RemoteClient,
-           write: Callable[[bytes], Any]) -> int:
+           write: Callable[[bytes], object]) -> int:
     framer = PacketFramer("das3" if request.kind == "das3" and request.stream == "das3" else "das2")
     held: list[bytes] = []
     started = False

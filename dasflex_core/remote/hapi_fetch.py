@@ -89,7 +89,7 @@ class HapiStatusError(Exception):
         self.message = message
 
 
-def fetch_hapi(request: HapiRequest, client: RemoteClient, write: Callable[[bytes], Any]) -> int:
+def fetch_hapi(request: HapiRequest, client: RemoteClient, write: Callable[[bytes], object]) -> int:
     """Write ``request``'s data as a das2 stream to ``write``; return the record count."""
     progress = _Progress(longest=duration_seconds(request.max_duration)
                          if request.max_duration else None, format=request.format)
@@ -104,7 +104,7 @@ def fetch_hapi(request: HapiRequest, client: RemoteClient, write: Callable[[byte
     return progress.records
 
 
-def _fetch_ranges(request: HapiRequest, client: RemoteClient, write: Callable[[bytes], Any],
+def _fetch_ranges(request: HapiRequest, client: RemoteClient, write: Callable[[bytes], object],
                   progress: _Progress, begin: int, end: int) -> None:
     """Fetch ``[begin, end)`` range by range, re-planning after a 1405 or 1408."""
     pending = split_range(begin, end, progress.longest)
@@ -164,7 +164,7 @@ def _data_url(request: HapiRequest, start: int, stop: int, output: str) -> str:
     return with_query(f"{request.server}/data", query)
 
 
-def _fetch_range(request: HapiRequest, client: RemoteClient, write: Callable[[bytes], Any],
+def _fetch_range(request: HapiRequest, client: RemoteClient, write: Callable[[bytes], object],
                  progress: _Progress, start: int, stop: int) -> None:
     response = client.get(_data_url(request, start, stop, progress.format))
     if _is_status(response):
@@ -189,7 +189,7 @@ def _fetch_range(request: HapiRequest, client: RemoteClient, write: Callable[[by
 
 
 def _relay(response: RemoteResponse, output: str, request: HapiRequest, client: RemoteClient,
-           write: Callable[[bytes], Any], progress: _Progress) -> None:
+           write: Callable[[bytes], object], progress: _Progress) -> None:
     """Convert one ``/data`` body (header lines, then records) to das2 packets as it arrives."""
     chunks = response.chunks()
     info, rest = _read_header(chunks, client)
@@ -217,7 +217,7 @@ def _relay(response: RemoteResponse, output: str, request: HapiRequest, client: 
 
 
 def _write_packets(packets: bytes, info: Mapping[str, Any], request: HapiRequest,
-                   write: Callable[[bytes], Any], progress: _Progress) -> None:
+                   write: Callable[[bytes], object], progress: _Progress) -> None:
     converter = progress.converter
     assert converter is not None
     if not progress.started:
