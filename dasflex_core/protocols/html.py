@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from dasflex_core.errors import NotFoundError
 from dasflex_core.http import MIME_HTML, Request, Response, error_response, text_response
 from dasflex_core.protocols import Server, nodes
+from dasflex_core.protocols.admin import COVERAGE_SIZE, coverage_link
 
 if TYPE_CHECKING:
     from dasflex_core.model import Param, SourceDef
@@ -198,8 +199,6 @@ def _preview(source: SourceDef, action: str) -> str:
 
 
 def _coverage(server: Server, request: Request, source: SourceDef) -> str:
-    from dasflex_core.protocols.admin import COVERAGE_SIZE, coverage_link
-
     url = coverage_link(source, server.base_url(request))
     if url is None:
         return ""

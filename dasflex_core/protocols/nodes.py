@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from dasflex_core.errors import NotFoundError
 from dasflex_core.http import Request
 from dasflex_core.protocols import Server, catalog_filter
+from dasflex_core.sources.catalog import build_files, listed_site
+from dasflex_core.sources.catalog import das2_list as build_list
 
 if TYPE_CHECKING:
     from dasflex_core.model import SourceDef
@@ -32,8 +34,6 @@ def site_files(server: Server, request: Request) -> Mapping[str, bytes]:
     unlisted = unlisted_ids(server, request)
 
     def build() -> Mapping[str, bytes]:
-        from dasflex_core.sources.catalog import build_files
-
         files = build_files(server.site, base, server_name=server.settings.server_id,
                             unlisted=unlisted)
         return {
@@ -80,8 +80,6 @@ def das2_list(server: Server, request: Request, *, discovery: bool = False) -> s
     """The ``?server=list`` text (``discovery``: only sources with examples)."""
     if not discovery:
         return site_files(server, request)["das2list.txt"].decode("utf-8")
-    from dasflex_core.sources.catalog import das2_list as build_list
-    from dasflex_core.sources.catalog import listed_site
 
     unlisted = unlisted_ids(server, request)
     return str(server.memo(f"discovery:{','.join(sorted(unlisted))}", lambda: build_list(

@@ -25,7 +25,6 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
 from dasflex_core import keys
 from dasflex_core.commands import builtin_commands
@@ -37,6 +36,7 @@ from dasflex_core.model import (
     Site,
     SourceDef,
 )
+from dasflex_core.xmltext import quote_attribute
 
 WEBSOCKET_SUBPROTOCOL = "forward-stream-v1.das2.org"
 NODE_MIME = "application/json"
@@ -126,7 +126,7 @@ def das2_list(site: Site, *, discovery: bool = False) -> str:
 
 def dsdf_stream(source: SourceDef) -> bytes:
     """The ``das2.d2t`` header: ``[00]`` + byte length + the public DSDF keys as properties."""
-    attributes = "".join(f"\n    {_property_name(key)}={quoteattr(value)}"
+    attributes = "".join(f"\n    {_property_name(key)}={quote_attribute(value)}"
                          for key, value in source.das2_properties if _property_name(key))
     xml = f'<stream version="2.2">\n  <properties{attributes}\n  />\n</stream>\n'
     body = xml.encode("utf-8")
