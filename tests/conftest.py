@@ -28,6 +28,7 @@ SYSTEM_FIXTURES = frozenset({
     "redis_server",  # redis-server (tests/jobs)
     "apache", "ws_daemon",  # Apache and the websocket daemon (tests/cgi)
     "daemon",  # the websocket daemon (tests/ws); ws_url uses it
+    "hapi_server",  # the HAPI test server, an HTTP server in a thread (tests/remote)
 })
 
 

@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 
 from tests.support import system
+from tests.support.hapi_server import HapiTestServer
 from tests.support.paths import PROJECT_DIR, TESTS_DIR
+from tests.support.servers import serving
 
 #: Folders of tests/ that mirror no single package, and why.
 CROSS_CUTTING = {
@@ -135,6 +137,9 @@ def test_an_unmarked_test_may_not_start_a_server() -> None:
         system.enter_test("tests/x/test_y.py::test_z", marked=False)
         with pytest.raises(pytest.fail.Exception, match="test_z starts redis-server: mark it system"):
             system.require_program("redis-server", "redis-server")
+        with pytest.raises(pytest.fail.Exception, match="test_z starts the HAPI test server"), \
+                serving(HapiTestServer, "the HAPI test server"):
+            pass
         system.enter_test("tests/x/test_y.py::test_z", marked=True)
         system.expect_system("redis-server")
     finally:

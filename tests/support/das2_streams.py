@@ -1,17 +1,19 @@
-"""Small das2 streams built by hand, and counters of the records in a stream."""
+"""Small das2 streams built by hand, counters of the records in a stream, and a stream decoded."""
 
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
 import numpy as np
 
 from dasflex_core.codecs import das2
+from dasflex_core.codecs.events import DataRun, EventStream, HeaderDefined
 from tests.support.readers.das2packets import packet as header_packet
 
-__all__ = ["MARCH_2013_US2000", "PACKET_XML", "comment", "das2_records", "deflated", "exception",
-           "header_packet", "make_das2_stream", "records", "simple_stream", "stream_header",
-           "xy_packet_header", "xy_records"]
+__all__ = ["MARCH_2013_US2000", "PACKET_XML", "comment", "das2_records", "decoded_packets",
+           "decoded_records", "deflated", "exception", "header_packet", "make_das2_stream",
+           "records", "simple_stream", "stream_header", "xy_packet_header", "xy_records"]
 
 #: 2013-03-01T00:00:00 in us2000.
 MARCH_2013_US2000 = 415_411_200_000_000.0
@@ -115,3 +117,32 @@ def das2_records(stream: bytes, record_size: int) -> list[bytes]:
         else:
             raise AssertionError(f"unexpected bytes at {position}: {stream[position:position + 20]!r}")
     return found
+
+
+class _Packets(EventStream[None]):
+    """Each packet id's (last) header and record runs, in stream order."""
+
+    def __init__(self) -> None:
+        self.headers: dict[int, Any] = {}
+        self.runs: dict[int, list[np.ndarray]] = {}
+
+    def on_packet_header(self, event: HeaderDefined) -> None:
+        self.headers[event.packet_id] = event.header
+        self.runs.setdefault(event.packet_id, [])
+
+    def on_data(self, run: DataRun) -> None:
+        self.runs[run.packet_id].append(run.records)
+
+
+def decoded_packets(stream: bytes) -> dict[int, tuple[Any, np.ndarray]]:
+    """Each packet id of a das2 stream, decoded by the codec: its header and all its records."""
+    packets = _Packets()
+    packets.handle(das2.read_all(stream))
+    return {packet_id: (header, np.concatenate(packets.runs[packet_id])
+                        if packets.runs[packet_id] else np.empty(0))
+            for packet_id, header in packets.headers.items()}
+
+
+def decoded_records(stream: bytes, packet_id: int = 1) -> tuple[Any, np.ndarray]:
+    """The header and all records of one packet id of a das2 stream (see :func:`decoded_packets`)."""
+    return decoded_packets(stream)[packet_id]

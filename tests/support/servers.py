@@ -1,7 +1,9 @@
-"""Servers the system tests start on 127.0.0.1: ``dasflex serve``, ``dasflex ws``, redis-server.
+"""Servers the system tests start on 127.0.0.1: ``dasflex serve``, ``dasflex ws``, redis-server,
+and the tests' own HTTP servers (:func:`serving`).
 
 Each starter calls :func:`tests.support.system.expect_system`, so only tests
-marked ``system`` may start one; each stops its whole process group.
+marked ``system`` may start one; each stops what it started (a program's
+whole process group, a server's thread and socket).
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from socketserver import BaseServer
+from typing import TypeVar
 
 from tests.support.system import expect_system, require_program
 
@@ -24,6 +29,8 @@ from tests.support.system import expect_system, require_program
 SERVE_STARTUP_SECONDS = 60
 #: Seconds ``dasflex ws`` may take to print its URL.
 WS_STARTUP_SECONDS = 30
+
+Server = TypeVar("Server", bound=BaseServer)
 
 
 def free_port() -> int:
@@ -154,3 +161,22 @@ class RedisServer:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=10)
+
+
+@contextmanager
+def serving(make_server: Callable[[], Server], what: str) -> Iterator[Server]:
+    """Serve ``make_server()`` (a server bound to 127.0.0.1) from a thread for the block.
+
+    ``what`` names it in the message of an unmarked test that asks for it.
+    The server is shut down and its socket closed when the block ends.
+    """
+    expect_system(what)
+    server = make_server()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

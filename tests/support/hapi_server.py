@@ -78,7 +78,7 @@ def parse_time(text: str) -> datetime:
 
 
 class HapiTestServer(ThreadingHTTPServer):
-    """The server; run it with :func:`running`."""
+    """The server; run it with :func:`tests.support.servers.serving`."""
 
     daemon_threads = True
 
@@ -272,15 +272,3 @@ def _text(value: object) -> str:
         return ",".join(repr(v) for v in value)
     return repr(value) if isinstance(value, float) else str(value)
 
-
-def running() -> Iterator[HapiTestServer]:
-    """Start a server in a thread; stop it when the generator is closed."""
-    server = HapiTestServer()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
