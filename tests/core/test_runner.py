@@ -20,7 +20,12 @@ from dasflex_core.runner import (
     run,
     start_pipeline,
 )
-from dasflex_core.stages import CHUNK_SIZE, STDERR_LIMIT, clean_environment
+from dasflex_core.stages import (
+    CHUNK_SIZE,
+    STAGE_VARIABLE_PREFIX,
+    STDERR_LIMIT,
+    clean_environment,
+)
 
 PY = sys.executable
 
@@ -113,7 +118,9 @@ def test_run_takes_a_plan(tmp_path: Path) -> None:
     assert b"".join(run(plan)).strip() == str(tmp_path).encode()
 
 
-def test_clean_environment() -> None:
+def test_clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [name for name in os.environ if name.startswith(STAGE_VARIABLE_PREFIX)]:
+        monkeypatch.delenv(name)  # handed down on purpose (test_stages.py); an app sets them
     output = b"".join(start_pipeline([["env"]], env=clean_environment({"EXTRA": "1"})))
     names = {line.split(b"=", 1)[0] for line in output.splitlines()}
     assert names == {b"PATH", b"LANG", b"LC_ALL", b"TZ", b"HOME", b"EXTRA"}
