@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from dasflex_core.cache import BlockJob
 from dasflex_core.commands import CommandTable, StreamFormat, builtin_commands
+from dasflex_core.commands.requirements import command_available
 from dasflex_core.errors import DasFlexError, NoPipelineError, NotFoundError, QueryError
 from dasflex_core.sources.model import (
     DAS2_BINARY,
@@ -134,7 +135,8 @@ def build_graph(source: SourceDef, commands: Iterable[CommandDef] = ()) -> nx.Mu
     Nodes are :class:`StreamType` values plus :data:`START`; each edge is one
     command (key: its name) with ``command`` and ``cost`` attributes.  A
     source's own transform or reducer replaces the built-in ones of that role;
-    a source that is not reducible gets no reducer.
+    a source that is not reducible gets no reducer; a command whose Python
+    modules (``requires``) are not installed gets no edge.
 
     Examples
     --------
@@ -149,6 +151,8 @@ def build_graph(source: SourceDef, commands: Iterable[CommandDef] = ()) -> nx.Mu
     graph = nx.MultiDiGraph()
     graph.add_node(START)
     for command in _effective_commands(source, tuple(commands)):
+        if not command_available(command):
+            continue
         origin = START if command.input is None else command.input
         graph.add_edge(origin, command.output, key=_edge_key(graph, origin, command),
                        command=command, cost=command.cost)
@@ -390,6 +394,22 @@ class Planner:
         """
         self._prepared(source)
 
+    def reachable_streams(self, source: SourceDef) -> tuple[StreamType, ...]:
+        """The stream types a request for ``source`` can end in without a transform.
+
+        Every stream reachable from the readers through formatters and
+        converters (no PSD, no reduction), in the command table's stream
+        order; see :func:`dasflex_core.outputs.output_formats`.
+        """
+        import networkx as nx
+
+        graph = self._layered(self._prepared(source), ())
+        start = _node(START, 0)
+        reached = {graph.nodes[node]["stream"] for node in nx.descendants(graph, start)}
+        ordered = [stream for stream in self.table.streams if stream in reached]
+        return tuple(ordered) + tuple(sorted(s for s in reached - set(ordered)
+                                             if isinstance(s, StreamType)))
+
     def _prepared(self, source: SourceDef) -> _SourcePlan:
         """The cached graph and templates of ``source`` (rebuilt if it changed)."""
         cached = self._prepared_sources.get(source.id)
@@ -441,7 +461,8 @@ class Planner:
                 convention: str) -> dict[str, str]:
         """Translate, default, check and normalise the query values.
 
-        Empty values count as absent (HTML forms send every field).
+        Empty values count as absent (HTML forms send every field); an
+        implied empty value removes a convention default.
         """
         rules = self._convention(prepared.source, convention)
         value_maps = self.table.value_maps.get(convention, {})
@@ -455,7 +476,10 @@ class Planner:
             if target in translated:
                 raise QueryError(f"Query parameter '{target}' is given more than once")
             translated[target] = value
-        values = {**rules.defaults, **translated}
+        implied = {key: value for given in translated
+                   for key, value in rules.implies.get(given, {}).items()}
+        merged = {**rules.defaults, **implied, **translated}
+        values = {key: value for key, value in merged.items() if value != ""}
         checked = {key: self._checked(prepared, key, value) for key, value in values.items()}
         _check_required(prepared.source, checked)
         _check_time_range(checked)
@@ -471,7 +495,7 @@ class Planner:
         if own is None:
             return base
         return Convention(name, {**base.translate, **own.translate},
-                          {**base.defaults, **own.defaults})
+                          {**base.defaults, **own.defaults}, {**base.implies, **own.implies})
 
     def _checked(self, prepared: _SourcePlan, key: str, value: str) -> str:
         """One value checked against its parameter and normalised."""
@@ -715,15 +739,20 @@ def _required_roles(transforms: Iterable[CommandDef],
 
 
 def _wanted_streams(table: CommandTable, values: Mapping[str, str]) -> list[StreamFormat]:
-    """The stream formats that satisfy format.type/version/serial."""
+    """The stream formats that satisfy format.type/version/serial/style.
+
+    Without ``format.style`` only a format's default layout (style "") is wanted.
+    """
     kind = values.get("format.type", "das")
     version = _VERSION_ALIASES.get(values.get("format.version", ""), values.get("format.version"))
     serial = values.get("format.serial")
+    style = values.get("format.style", "")
     return [
         found for found in table.streams.values()
         if found.format == kind
         and (not version or found.version == version)
         and (not serial or found.stream.serial in (serial, ""))
+        and found.style == style
     ]
 
 
@@ -804,8 +833,8 @@ def _no_path_message(source: SourceDef, values: Mapping[str, str],
                      wanted: Sequence[StreamFormat], reached: Iterable[Any],
                      table: CommandTable) -> str:
     """Say what was asked and what the source can produce for this request."""
-    asked = "/".join(values[k] for k in ("format.type", "format.version", "format.serial")
-                     if values.get(k)) or "das"
+    asked = "/".join(values[k] for k in ("format.type", "format.version", "format.serial",
+                                         "format.style") if values.get(k)) or "das"
     streams = [stream for stream in reached if stream != START]
     if not streams:
         return f"Source {source.id} has no reader that runs for this request"
