@@ -4,7 +4,9 @@ For each source and example range, :func:`verify_site` plans each das output
 (das2 binary/text, das3 binary/text, CSV) with the planner, runs it with the
 runner (no HTTP) and validates the stream: das2 and das3 parse with the
 codecs, hold at least one record, and (das2) every record time lies inside
-the range, widened by the source's bin width.  Sources that publish HAPI are
+the range, widened by the source's bin width; the table formats (plain
+CSV, Parquet, NetCDF-4, VOTable, JSON) are read back and their rows counted
+(:mod:`dasflex_core.tools.table.readback`).  Sources that publish HAPI are
 also encoded as HAPI csv, binary and json from their das2 stream, the way
 the server does, and checked against their HAPI info: CSV column counts,
 binary record sizes, JSON rows.  Outputs the planner cannot produce for a
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dasflex_core.errors import DasFlexError, NoPipelineError, StreamError
+from dasflex_core.tools.table.readback import READERS as TABLE_READERS
 
 __all__ = ["DAS_OUTPUTS", "HAPI_OUTPUTS", "Check", "format_table", "verify_site"]
 
@@ -30,6 +33,12 @@ DAS_OUTPUTS: Mapping[str, Mapping[str, str]] = {
     "das3-binary": {"format.version": "3"},
     "das3-text": {"format.version": "3", "format.serial": "text"},
     "csv": {"format.type": "csv"},
+    "csv-plain": {"format.type": "csv", "format.style": "plain"},
+    "parquet": {"format.type": "parquet"},
+    "netcdf": {"format.type": "netcdf"},
+    "votable": {"format.type": "votable"},
+    "votable-binary": {"format.type": "votable", "format.serial": "binary"},
+    "json": {"format.type": "json"},
 }
 #: HAPI formats checked for sources that publish HAPI.
 HAPI_OUTPUTS = ("hapi-csv", "hapi-binary", "hapi-json")
@@ -145,6 +154,8 @@ def _validate(output: str, data: bytes, settings: Mapping[str, str], source: Any
         return _validate_das2(data, _time_window(settings, source))
     if output.startswith("das3"):
         return _validate_das3(data)
+    if output in TABLE_READERS:
+        return TABLE_READERS[output](data)
     return _validate_csv(data)
 
 

@@ -6,6 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from dasflex_core.commands import builtin_commands
+from dasflex_core.commands.requirements import unavailable_outputs
+from dasflex_core.sources.model import Site
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``check`` subcommand."""
@@ -13,7 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "check",
         help="validate a site's source definitions",
         description="Load every DSDF and JSON source definition of a site and print each "
-                    "problem (file, line or key, reason).  Exit status 1 if any.",
+                    "problem (file, line or key, reason).  Exit status 1 if any.  Output "
+                    "formats that are off because a Python module is missing are listed "
+                    "(not an error).",
     )
     parser.add_argument("--site", type=Path, default=None, metavar="DIR",
                         help="site directory (default: the configured site, i.e. the bundled examples)")
@@ -40,4 +46,14 @@ def run(args: argparse.Namespace) -> int:
         return 1
     site = report.site
     print(f"OK: {len(site)} sources, {len(site.directories)} directories in {site.root}")
+    for line in formats_off(site):
+        print(line)
     return 0
+
+
+def formats_off(site: Site) -> list[str]:
+    """One line per output format this installation cannot make, with the reason."""
+    table = builtin_commands()
+    if site.commands is not None:
+        table = table.merged(site.commands)
+    return [output.message for output in unavailable_outputs(table)]

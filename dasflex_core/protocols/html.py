@@ -8,20 +8,19 @@ keys, so the browser's own URL is one the server accepts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
 from dasflex_core.errors import NotFoundError
 from dasflex_core.http import MIME_HTML, Request, Response, error_response, text_response
+from dasflex_core.outputs import OutputFormat, by_type, output_formats, type_title
+from dasflex_core.planner import planner_for_site
 from dasflex_core.protocols import Server, nodes
 
-#: Format choices offered by forms: (key, ((value, label), ...)).
-FORMAT_CHOICES = (
-    ("format.type", (("", "source default"), ("das", "das stream"), ("csv", "CSV"))),
-    ("format.version", (("", "source default"), ("2", "das2"), ("3", "das3"))),
-    ("format.serial", (("", "source default"), ("binary", "binary"), ("text", "text"))),
-)
+#: The keys that select an output, in the order the form shows them.
+FORMAT_KEYS = ("format.type", "format.version", "format.serial", "format.style")
 
 #: Width and height in pixels of the quick-look PNG on a request form.
 PREVIEW_SIZE = (640, 360)
@@ -166,7 +165,8 @@ def form(server: Server, request: Request, source_path: str) -> Response:
         parts.append(
             f'<form method="get" action="{escape(action)}">'
             f"<fieldset><legend>Query</legend>{fields}</fieldset>"
-            f"<fieldset><legend>Format</legend>{_format_fields()}</fieldset>"
+            f"<fieldset><legend>Format</legend>{_format_fields(_outputs(server, source))}"
+            "</fieldset>"
             '<p><button type="submit">Download</button></p></form>'
         )
         return _respond(request, server, source.title or source.id, "\n".join(parts))
@@ -238,10 +238,42 @@ def _param_field(param: Any) -> str:
     return f'<p title="{title}"><label>{label}{units}</label> {control}</p>'
 
 
-def _format_fields() -> str:
+def format_choices(outputs: Sequence[OutputFormat]) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """The form's format menus: ``(key, ((value, label), ...))`` for each key that varies.
+
+    Built from the outputs the planner can produce for the source
+    (:func:`~dasflex_core.outputs.output_formats`); the empty value keeps the
+    source's default.
+    """
+    groups = by_type(outputs)
+    menus = [("format.type", tuple((kind, type_title(kind, members))
+                                   for kind, members in groups.items()))]
+    for key, attribute in zip(FORMAT_KEYS[1:], ("version", "serial", "style"), strict=True):
+        values = dict.fromkeys(getattr(output, attribute) for output in outputs)
+        values.pop("", None)
+        if values:
+            menus.append((key, tuple((value, _choice_label(key, value, outputs))
+                                     for value in values)))
+    return tuple((key, (("", "source default"), *choices)) for key, choices in menus)
+
+
+def _choice_label(key: str, value: str, outputs: Sequence[OutputFormat]) -> str:
+    """``value (types that use it)``, e.g. ``2 (das)`` or ``plain (csv)``."""
+    attribute = key.removeprefix("format.")
+    kinds = dict.fromkeys(o.type for o in outputs if getattr(o, attribute) == value)
+    return f"{value} ({', '.join(kinds)})"
+
+
+def _outputs(server: Server, source: Any) -> Sequence[OutputFormat]:
+    """The outputs of ``source`` with the site's command table."""
+    planner = server.memo("outputs-planner", lambda: planner_for_site(server.site))
+    return output_formats(source, planner)
+
+
+def _format_fields(outputs: Sequence[OutputFormat]) -> str:
     fields = []
-    for key, choices in FORMAT_CHOICES:
-        options = "".join(f'<option value="{value}">{escape(label)}</option>'
+    for key, choices in format_choices(outputs):
+        options = "".join(f'<option value="{escape(value)}">{escape(label)}</option>'
                           for value, label in choices)
         fields.append(f'<p><label>{key}</label> <select name="{key}">{options}</select></p>')
     return "".join(fields)

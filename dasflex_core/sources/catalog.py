@@ -21,11 +21,13 @@ import copy
 import csv
 import io
 import json
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
+from dasflex_core.outputs import OutputFormat, by_type, output_formats, type_title
+from dasflex_core.planner import planner_for_site
 from dasflex_core.sources import common
 from dasflex_core.sources.model import (
     Directory,
@@ -42,9 +44,6 @@ D2T_MIME = "text/vnd.das2.das2stream"
 SEPARATOR = "/"
 ROOT_TITLE = "Local Root Catalog"
 
-#: Stream MIME types every das2 source can be turned into (by the server's tools).
-DAS2_PROVIDES = ("application/vnd.das2.das2stream", "text/vnd.das2.das2stream",
-                 "application/vnd.das.stream", "text/vnd.das.stream", "text/csv")
 
 #: das2-convention names of the flex keys, for the das2py node.
 _DAS2_KEYS = {
@@ -87,6 +86,23 @@ class Urls:
 
     def realtime(self, source_id: str) -> str:
         return f"{self.websocket}/source/{source_id.lower()}/flexRT"
+
+
+#: Lists a source's outputs (see :func:`site_outputs`).
+OutputLister = Callable[[SourceDef], Sequence[OutputFormat]]
+
+
+def site_outputs(site: Site) -> OutputLister:
+    """The outputs of each source with the site's command table (computed once per source)."""
+    planner = planner_for_site(site)
+    found: dict[str, Sequence[OutputFormat]] = {}
+
+    def outputs(source: SourceDef) -> Sequence[OutputFormat]:
+        if source.id not in found:
+            found[source.id] = output_formats(source, planner)
+        return found[source.id]
+
+    return outputs
 
 
 # ----------------------------------------------------------------------------- das2 list and d2t
@@ -228,28 +244,43 @@ def _option_props(source: SourceDef) -> dict[str, Any]:
     return props
 
 
-def _formats() -> dict[str, Any]:
-    """The output formats every das2 source offers through the server's tools."""
-    das = {
-        "label": "das stream",
-        "props": {
-            "version": {"label": "Version", "type": "enum", "value": "das2",
-                        "set": {"param": "format.version",
-                                "enum": [{"value": "das2", "pval": "2"}, {"value": "das3", "pval": "3"}]}},
-            "serial": {"label": "Encoding", "type": "enum", "value": "binary",
-                       "set": {"param": "format.serial",
-                               "enum": [{"value": "binary", "pval": "binary"},
-                                        {"value": "text", "pval": "text"}]}},
-        },
-        "mimeTypes": list(DAS2_PROVIDES[:4]),
-    }
-    delimited = {
-        "label": "Delimited text",
-        "props": {"enabled": {"label": "CSV", "type": "boolean", "value": False, "xorGroup": "format",
-                              "set": {"param": "format.type", "value": True, "pval": "csv"}}},
-        "mimeTypes": ["text/csv"],
-    }
-    return {"das": das, "csv": delimited}
+def _formats(outputs: Sequence[OutputFormat]) -> dict[str, Any]:
+    """``interface.formats``: one entry per ``format.type`` the planner can produce.
+
+    The first type (das) is the default; every other type has an ``enabled``
+    switch (one of the ``format`` xorGroup); a type with several versions,
+    serialisations or styles gets an enum property per key that varies.
+    """
+    formats: dict[str, Any] = {}
+    for number, (kind, members) in enumerate(by_type(outputs).items()):
+        props: dict[str, Any] = {}
+        if number:
+            props["enabled"] = {"label": type_title(kind, members), "type": "boolean",
+                                "value": False, "xorGroup": "format",
+                                "set": {"param": "format.type", "value": True, "pval": kind}}
+        for prop, key, attribute in _FORMAT_PROPS:
+            values = list(dict.fromkeys(getattr(m, attribute) for m in members))
+            if len(values) > 1:
+                props[prop] = {"label": prop.capitalize() if prop != "serial" else "Encoding",
+                               "type": "enum", "value": _choice(kind, values[0]),
+                               "set": {"param": key, "enum": [
+                                   {"value": _choice(kind, value), "pval": value}
+                                   for value in values]}}
+        formats[kind] = {"label": type_title(kind, members), "props": props,
+                         "mimeTypes": list(dict.fromkeys(m.mime for m in members))}
+    return formats
+
+
+#: (interface property, query key, OutputFormat attribute) of the keys that select an output.
+_FORMAT_PROPS = (("version", "format.version", "version"), ("serial", "format.serial", "serial"),
+                 ("style", "format.style", "style"))
+
+
+def _choice(kind: str, value: str) -> str:
+    """How an enum choice is named: ``das2`` for das version 2, ``default`` for no style."""
+    if not value:
+        return "default"
+    return f"{kind}{value}" if value.isdigit() else value
 
 
 def _example_settings(source: SourceDef, example: Example) -> dict[str, Any]:
@@ -269,8 +300,10 @@ def _example_settings(source: SourceDef, example: Example) -> dict[str, Any]:
     return settings
 
 
-def http_stream_src(source: SourceDef, urls: Urls) -> dict[str, Any]:
-    """The HttpStreamSrc v0.7 node (``flex.json``)."""
+def http_stream_src(source: SourceDef, urls: Urls,
+                    outputs: Sequence[OutputFormat] | None = None) -> dict[str, Any]:
+    """The HttpStreamSrc v0.7 node (``flex.json``); ``outputs`` default to :func:`output_formats`."""
+    outputs = output_formats(source) if outputs is None else outputs
     authorization, authentications = _authorization(source)
     protocol: dict[str, Any] = {
         "method": "GET",
@@ -284,7 +317,7 @@ def http_stream_src(source: SourceDef, urls: Urls) -> dict[str, Any]:
     coords, data = _variable_groups(source)
     interface: dict[str, Any] = {"coords": coords, "data": data,
                                  "options": {"label": "Options", "props": _option_props(source)},
-                                 "formats": _formats(),
+                                 "formats": _formats(outputs),
                                  "examples": [{"label": e.label, "settings": _example_settings(source, e)}
                                               for e in source.examples]}
     interface.update(copy.deepcopy(dict(source.interface or {})))
@@ -301,9 +334,10 @@ def http_stream_src(source: SourceDef, urls: Urls) -> dict[str, Any]:
     })
 
 
-def websock_src(source: SourceDef, urls: Urls) -> dict[str, Any]:
+def websock_src(source: SourceDef, urls: Urls,
+                outputs: Sequence[OutputFormat] | None = None) -> dict[str, Any]:
     """The WebSockSrc v0.1 node (``flexRT.json``) of a real-time source."""
-    node = http_stream_src(source, urls)
+    node = http_stream_src(source, urls, outputs)
     node["type"] = "WebSockSrc"
     node["version"] = "0.1"
     protocol = node["protocol"]
@@ -414,9 +448,15 @@ def _stub(kind: str, name: str, title: str, mime: str, urls: list[str],
     return stub
 
 
-def source_set(source: SourceDef, urls: Urls) -> dict[str, Any]:
-    """The SourceSet node: the source's metadata and its interface nodes."""
-    provides = DAS2_PROVIDES if source.output and source.output.mime == "das2" else ()
+def source_set(source: SourceDef, urls: Urls,
+               outputs: Sequence[OutputFormat] | None = None) -> dict[str, Any]:
+    """The SourceSet node: the source's metadata and its interface nodes.
+
+    Each interface ``provides`` the MIME types of the source's outputs
+    (``outputs``, default :func:`~dasflex_core.outputs.output_formats`).
+    """
+    outputs = output_formats(source) if outputs is None else outputs
+    provides = tuple(dict.fromkeys(output.mime for output in outputs))
     catalog = {
         "flex": _stub("HttpStreamSrc", "flex", "das3 (flex) query interface", NODE_MIME,
                       [urls.source_file(source.id, "flex.json")], provides),
@@ -483,26 +523,29 @@ def root_node(site: Site, urls: Urls, *, title: str = "") -> dict[str, Any]:
     return catalog_node(site, "", urls, title=title or root.title or ROOT_TITLE)
 
 
-def combined_catalog(site: Site, urls: Urls, *, server_name: str = "dasflex") -> dict[str, Any]:
+def combined_catalog(site: Site, urls: Urls, *, server_name: str = "dasflex",
+                     outputs: OutputLister | None = None) -> dict[str, Any]:
     """The root with every Catalog and SourceSet node expanded in place (``catalog.json``)."""
-    return _expanded(site, "", urls, title=f"Combined {server_name} Server Catalog")
+    lister = outputs or site_outputs(site)
+    return _expanded(site, "", urls, lister, title=f"Combined {server_name} Server Catalog")
 
 
-def _expanded(site: Site, dir_id: str, urls: Urls, *, title: str = "") -> dict[str, Any]:
+def _expanded(site: Site, dir_id: str, urls: Urls, outputs: OutputLister, *,
+              title: str = "") -> dict[str, Any]:
     node = catalog_node(site, dir_id, urls, title=title)
     prefix = f"{dir_id}/" if dir_id else ""
     for key, entry in node.get("catalog", {}).items():
         child_id = prefix + entry["name"]
         if entry["type"] == "Catalog":
-            child = _expanded(site, child_id, urls)
+            child = _expanded(site, child_id, urls, outputs)
         else:
             source = site.get(child_id)
-            child = source_set(source, urls) if source else {}
+            child = source_set(source, urls, outputs(source)) if source else {}
         node["catalog"][key] = {**child, "name": entry["name"], "urls": entry["urls"]}
     return node
 
 
-def _node_rows(site: Site, urls: Urls) -> Iterator[list[str]]:
+def _node_rows(site: Site, urls: Urls, outputs: OutputLister) -> Iterator[list[str]]:
     yield ["", "Catalog", root_node(site, urls)["title"], urls.node(""), NODE_MIME]
     dir_ids = sorted({"/".join(s.id.split("/")[:d]) for s in visible_sources(site)
                       for d in range(1, s.id.count("/") + 1)})
@@ -511,17 +554,17 @@ def _node_rows(site: Site, urls: Urls) -> Iterator[list[str]]:
         yield [dir_id, "Catalog", directory.title, urls.node(dir_id), NODE_MIME]
     for source in visible_sources(site):
         yield [source.id, "SourceSet", source.title, urls.node(source.id), NODE_MIME]
-        for name, stub in source_set(source, urls)["catalog"].items():
+        for name, stub in source_set(source, urls, outputs(source))["catalog"].items():
             yield [f"{source.id}/{name}", stub["type"], stub["description"], stub["urls"][0],
                    stub["mime"], *stub.get("provides", [])]
 
 
-def nodes_csv(site: Site, urls: Urls) -> str:
+def nodes_csv(site: Site, urls: Urls, outputs: OutputLister | None = None) -> str:
     """Every node, one CSV row each: LocalID, Type, Title, URL, Item-MIME, Provides-MIME..."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["LocalID", "Type", "Title", "URL", "Item-MIME", "Provides-MIME"])
-    writer.writerows(_node_rows(site, urls))
+    writer.writerows(_node_rows(site, urls, outputs or site_outputs(site)))
     return out.getvalue()
 
 
@@ -531,17 +574,18 @@ def _json(document: Mapping[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def source_files(source: SourceDef, urls: Urls) -> dict[str, str | bytes]:
+def source_files(source: SourceDef, urls: Urls,
+                 outputs: Sequence[OutputFormat] | None = None) -> dict[str, str | bytes]:
     """The files of one source: its SourceSet node and its directory's nodes."""
     path = f"source/{source.id.lower()}"
     files: dict[str, str | bytes] = {
-        f"{path}.json": _json(source_set(source, urls)),
-        f"{path}/flex.json": _json(http_stream_src(source, urls)),
+        f"{path}.json": _json(source_set(source, urls, outputs)),
+        f"{path}/flex.json": _json(http_stream_src(source, urls, outputs)),
         f"{path}/das2py.json": _json(das2py_stream_src(source, urls)),
         f"{path}/das2.d2t": dsdf_stream(source),
     }
     if source.realtime:
-        files[f"{path}/flexRT.json"] = _json(websock_src(source, urls))
+        files[f"{path}/flexRT.json"] = _json(websock_src(source, urls, outputs))
     return files
 
 
@@ -562,18 +606,22 @@ def build_files(site: Site, base_url: str, *, websocket_url: str | None = None,
     out of every listing (the das2 list, the Catalog nodes, ``catalog.json``
     and ``nodes.csv``); their own files are still built, for clients that
     know the id (their ``authorization`` block says to authenticate).
+    ``flex.json`` lists the formats the planner can produce for each source
+    with the site's command table (:func:`~dasflex_core.outputs.output_formats`).
     """
     urls = Urls.from_base(base_url, websocket_url)
     listed = listed_site(site, unlisted)
+    outputs = site_outputs(site)
     files: dict[str, str | bytes] = {
         "das2list.txt": das2_list(listed),
         "root.json": _json(root_node(listed, urls)),
-        "catalog.json": _json(combined_catalog(listed, urls, server_name=server_name)),
-        "nodes.csv": nodes_csv(listed, urls),
+        "catalog.json": _json(combined_catalog(listed, urls, server_name=server_name,
+                                               outputs=outputs)),
+        "nodes.csv": nodes_csv(listed, urls, outputs),
     }
-    for row in _node_rows(listed, urls):
+    for row in _node_rows(listed, urls, outputs):
         if row[1] == "Catalog" and row[0]:
             files[f"source/{row[0].lower()}.json"] = _json(catalog_node(listed, row[0], urls))
     for source in site:
-        files.update(source_files(source, urls))
+        files.update(source_files(source, urls, outputs(source)))
     return files

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from dasflex_core.tools._common import ToolParser, run_tool
+from dasflex_core.tools._common import ToolParser, int_in_range, run_tool
 from dasflex_core.tools.table.stream import add_tmpdir_argument
 
 PROGRAM = "das2_netcdf"
@@ -25,6 +25,8 @@ further packet type."""
 def build_parser() -> ToolParser:
     """The ``das2_netcdf`` command line."""
     parser = ToolParser(PROGRAM, DESCRIPTION)
+    parser.add_argument("-z", "--deflate", type=int_in_range(0, 9), default=0, metavar="LEVEL",
+                        help="zlib compression level of the variables (0-9, default 0: none)")
     add_tmpdir_argument(parser)
     return parser
 
@@ -43,7 +45,7 @@ def _run(args: argparse.Namespace) -> int:
     writers: list[NetcdfWriter] = []
 
     def make(emit: Callable[[bytes], object]) -> NetcdfWriter:
-        writers.append(NetcdfWriter(emit, tmpdir=args.tmpdir))
+        writers.append(NetcdfWriter(emit, tmpdir=args.tmpdir, deflate=args.deflate))
         return writers[-1]
 
     try:

@@ -136,7 +136,16 @@ def test_flex_node(files):
                                   "coords/time/props/max": "2008-06-29T18:00",
                                   "coords/time/props/res": "1.8",
                                   "options/props/param_07": True, "options/props/param_11": True}
-    assert set(interface["formats"]) == {"das", "csv"}
+    formats = interface["formats"]
+    assert set(formats) == {"das", "csv", "png", "cdf", "hapi", "parquet", "netcdf", "votable",
+                            "json"}
+    assert formats["das"]["props"]["version"]["set"]["enum"][1] == {"value": "das3", "pval": "3"}
+    assert formats["csv"]["props"]["style"]["set"] == {
+        "param": "format.style",
+        "enum": [{"value": "default", "pval": ""}, {"value": "plain", "pval": "plain"}]}
+    assert formats["parquet"]["props"]["enabled"]["set"]["pval"] == "parquet"
+    assert formats["votable"]["props"]["serial"]["set"]["param"] == "format.serial"
+    assert formats["netcdf"]["mimeTypes"] == ["application/x-netcdf"]
 
 
 def test_protected_source_advertises_basic_auth(files):
