@@ -177,7 +177,8 @@ class ParquetWriter:
                                            "properties": dict(self.info.properties)})}
         self._schema = pa.schema(fields, metadata=metadata)
         self._writer = pq.ParquetWriter(pa.PythonFile(self.sink, mode="w"), self._schema,
-                                        compression=self.compression)
+                                        compression=self.compression,
+                                        use_dictionary=[DATASET_COLUMN])
 
     def _fit(self, table: Table) -> list[int]:
         """Positions of a late table's columns in the fixed schema, or StreamError."""
