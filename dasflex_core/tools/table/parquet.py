@@ -113,9 +113,9 @@ class ParquetWriter:
     """Writes the Parquet file (see the module docstring)."""
 
     def __init__(self, emit: Callable[[bytes], object], *,
-                 row_group_bytes: int = ROW_GROUP_BYTES, compression: str = COMPRESSION) -> None:
+                 row_group_bytes: int | None = None, compression: str = COMPRESSION) -> None:
         self.sink = _Sink(emit)
-        self.row_group_bytes = row_group_bytes
+        self.row_group_bytes = row_group_bytes or ROW_GROUP_BYTES
         self.compression = compression
         self.info = StreamInfo()
         self._tables: list[Table] = []
@@ -140,10 +140,14 @@ class ParquetWriter:
         """Buffer a batch; write a row group once enough is buffered."""
         arrays = [arrow_array(column, values, missing) for column, values, missing
                   in zip(batch.table.columns, batch.values, batch.missing, strict=True)]
-        self._pending.append((batch.table, arrays))
-        self._pending_bytes += sum(array.nbytes for array in arrays)
-        if self._pending_bytes >= self.row_group_bytes:
-            self._flush()
+        size = sum(array.nbytes for array in arrays)
+        step = max(1, batch.rows * self.row_group_bytes // max(size, 1))
+        for start in range(0, batch.rows, step):
+            part = [array.slice(start, step) for array in arrays]
+            self._pending.append((batch.table, part))
+            self._pending_bytes += size * len(part[0]) // max(batch.rows, 1)
+            if self._pending_bytes >= self.row_group_bytes:
+                self._flush()
 
     def finish(self) -> None:
         """Write what is buffered and the footer."""
