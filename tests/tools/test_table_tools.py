@@ -413,3 +413,32 @@ def test_a_server_without_the_libraries_does_not_offer_the_formats() -> None:
     assert "parquet" not in lines[0] and "netcdf" not in lines[0] and "json" in lines[0]
     assert lines[1].startswith("parquet refused") and lines[2].startswith("netcdf refused")
     assert lines[3] == "json ('das2_json',)"
+
+
+# ----------------------------------------------------------------------------- dasflex verify
+
+
+def test_readback_counts_rows_of_every_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dasflex_core.tools.table.readback import READERS
+
+    data = two_packet_types()
+    tools = {"csv-plain": ("csv", ()), "parquet": ("parquet", ()), "netcdf": ("netcdf", ()),
+             "votable": ("votable", ()), "votable-binary": ("votable", ("-b",)),
+             "json": ("json", ())}
+    for output, (tool, argv) in tools.items():
+        assert READERS[output](converted(tool, data, monkeypatch, argv)) == 9, output
+
+
+@pytest.mark.parametrize(("output", "body", "words"), [
+    ("json", b'{"tables": [{"columns": [1, 2], "data": [[1]]}]}', "1 items, not 2"),
+    ("json", b'{"tables": []}', "no data row"),
+    ("parquet", b"PAR1 not really", "does not read back"),
+    ("netcdf", b"\x89HDF garbage", "does not read back"),
+    ("votable", b"<VOTABLE", "not well-formed"),
+    ("csv-plain", b"time (UTC),v\r\n2020-01-01T00:00:00Z,1,2\r\n", "3 cells, the header 2"),
+])
+def test_readback_rejects_broken_documents(output: str, body: bytes, words: str) -> None:
+    from dasflex_core.tools.table.readback import READERS
+
+    with pytest.raises(StreamError, match=words):
+        READERS[output](body)
