@@ -12,7 +12,7 @@ import argparse
 from collections.abc import Callable, Sequence
 
 from dasflex_core.tools._common import ToolParser, int_in_range, run_tool
-from dasflex_core.tools.table.stream import add_tmpdir_argument
+from dasflex_core.tools.table.options import add_tmpdir_argument
 
 PROGRAM = "das2_netcdf"
 DESCRIPTION = """\
@@ -37,7 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dasflex_core.tools.table.stream import require_module, run_table_tool
+    from dasflex_core.tools.table.options import require_module
+    from dasflex_core.tools.table.stream import run_table_tool
 
     require_module("netCDF4", "netcdf")
     from dasflex_core.tools.table.netcdf import NetcdfWriter

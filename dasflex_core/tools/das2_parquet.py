@@ -35,7 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dasflex_core.tools.table.stream import require_module, run_table_tool
+    from dasflex_core.tools.table.options import require_module
+    from dasflex_core.tools.table.stream import run_table_tool
 
     require_module("pyarrow", "parquet")
     from dasflex_core.tools.table.parquet import ParquetWriter

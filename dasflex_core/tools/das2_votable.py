@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Sequence
 
 from dasflex_core.tools._common import ToolParser, run_tool
-from dasflex_core.tools.table.stream import add_text_arguments, add_tmpdir_argument
+from dasflex_core.tools.table.options import add_text_arguments, add_tmpdir_argument
 
 PROGRAM = "das2_votable"
 DESCRIPTION = """\

@@ -21,7 +21,7 @@ from typing import Any, BinaryIO, Protocol
 from dasflex_core.codecs.events import DataRun, HeaderDefined, StreamException, StreamStart
 from dasflex_core.errors import NoDataError, ReaderError
 from dasflex_core.tools._binio import EventStream
-from dasflex_core.tools._common import Output, ToolParser, int_in_range, located
+from dasflex_core.tools._common import Output, located
 from dasflex_core.tools.table.model import (
     Batch,
     StreamInfo,
@@ -126,28 +126,3 @@ def run_table_tool(make_writer: Callable[[Callable[[bytes], object]], TableWrite
         output.flush()
     return 0
 
-
-def add_text_arguments(parser: ToolParser) -> None:
-    """``-s`` (fractional-second digits) and ``-r`` (significant digits) of the text formats."""
-    parser.add_argument("-s", dest="time_digits", type=int_in_range(0, 9), default=9,
-                        metavar="N", help="fractional-second digits of times (0-9, default 9: "
-                                          "exact nanoseconds)")
-    parser.add_argument("-r", dest="digits", type=int_in_range(2, 17), default=None, metavar="N",
-                        help="significant digits of reals (2-17; default: exact for the type, "
-                             "9 for float32, 17 for float64)")
-
-
-def add_tmpdir_argument(parser: ToolParser) -> None:
-    """``-T DIR``: where temporary files go."""
-    parser.add_argument("-T", "--tmpdir", metavar="DIR",
-                        help="directory for temporary files (default: $TMPDIR)")
-
-
-def require_module(module: str, extra: str) -> None:
-    """Raise a one-line UsageError when the Python ``module`` a format needs is missing."""
-    from dasflex_core.commands.requirements import module_available
-    from dasflex_core.tools._common import UsageError
-
-    if not module_available(module):
-        raise UsageError(f"the Python module {module} is not installed "
-                         f"(pip install 'dasflex[{extra}]')")

@@ -20,14 +20,13 @@ import numpy as np
 from dasflex_core import textfmt
 from dasflex_core.dastime import format_iso_fields
 from dasflex_core.tools.table.model import Batch, Column, Kind
+from dasflex_core.tools.table.options import TIME_DIGITS
 
 #: Significant digits that round-trip each float type exactly.
 EXACT_DIGITS = {4: 9, 8: 17}
 #: Longest shortest-repr text of a float64 (``-1.2345678901234567e-300``) and a float32.
 SHORTEST_WIDTH = 24
 SHORTEST_WIDTH_32 = 16
-#: Fractional-second digits of times by default (exact nanoseconds).
-TIME_DIGITS = 9
 #: Cells formatted per chunk of rows (keeps the work set small).
 CELLS_PER_CHUNK = 65_536
 

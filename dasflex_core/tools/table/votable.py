@@ -22,9 +22,9 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 
 from dasflex_core.tools.table.model import Axis, Batch, Column, Kind, StreamInfo, Table
+from dasflex_core.tools.table.options import TIME_DIGITS
 from dasflex_core.tools.table.spool import SequentialWriter
 from dasflex_core.tools.table.text import (
-    TIME_DIGITS,
     Cells,
     TextStyle,
     column_cells,
