@@ -398,17 +398,21 @@ class Planner:
         """The stream types a request for ``source`` can end in without a transform.
 
         Every stream reachable from the readers through formatters and
-        converters (no PSD, no reduction), in the command table's stream
-        order; see :func:`dasflex_core.outputs.output_formats`.
+        converters whose modules are installed (no PSD, no reduction), in the
+        command table's stream order; see
+        :func:`dasflex_core.outputs.output_formats`.  Walks the commands
+        directly (no graph is built, so networkx stays unloaded).
         """
-        import networkx as nx
-
-        graph = self._layered(self._prepared(source), ())
-        start = _node(START, 0)
-        reached = {graph.nodes[node]["stream"] for node in nx.descendants(graph, start)}
+        commands = [c for c in _effective_commands(source, self.table.commands)
+                    if command_available(c) and c.role not in TRANSFORM_ROLES]
+        reached = {c.output for c in commands if c.input is None}
+        grown = True
+        while grown:
+            found = {c.output for c in commands if c.input in reached} - reached
+            reached |= found
+            grown = bool(found)
         ordered = [stream for stream in self.table.streams if stream in reached]
-        return tuple(ordered) + tuple(sorted(s for s in reached - set(ordered)
-                                             if isinstance(s, StreamType)))
+        return tuple(ordered) + tuple(sorted(reached - set(ordered)))
 
     def _prepared(self, source: SourceDef) -> _SourcePlan:
         """The cached graph and templates of ``source`` (rebuilt if it changed)."""

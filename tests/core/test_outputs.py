@@ -136,7 +136,7 @@ def test_discovery_does_not_import_the_format_libraries() -> None:
             "DAS2_BINARY\n"
             "reader = CommandDef('r', CommandRole.READER, ('rdr',), DAS2_BINARY)\n"
             "assert output_formats(SourceDef('A/B', 'B', '/x', commands=(reader,)))\n"
-            "print(' '.join(m for m in ('pyarrow', 'netCDF4', 'h5netcdf', 'numpy', 'lxml')"
+            "print(' '.join(m for m in ('pyarrow', 'netCDF4', 'h5netcdf', 'numpy', 'lxml', 'networkx')"
             " if m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, timeout=120)
