@@ -26,7 +26,7 @@ from dasflex_core.tools.table.readback import READERS as TABLE_READERS
 
 __all__ = ["DAS_OUTPUTS", "HAPI_OUTPUTS", "Check", "format_table", "verify_site"]
 
-#: The das outputs every source advertises, with the query keys selecting them.
+#: The outputs every source advertises (das streams, CSV, table formats) and their query keys.
 DAS_OUTPUTS: Mapping[str, Mapping[str, str]] = {
     "das2-binary": {"format.version": "2"},
     "das2-text": {"format.version": "2", "format.serial": "text"},

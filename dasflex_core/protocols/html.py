@@ -18,9 +18,12 @@ from dasflex_core.http import MIME_HTML, Request, Response, error_response, text
 from dasflex_core.outputs import OutputFormat, by_type, output_formats, type_title
 from dasflex_core.planner import planner_for_site
 from dasflex_core.protocols import Server, nodes
+from dasflex_core.sources.model import SourceDef
 
 #: The keys that select an output, in the order the form shows them.
 FORMAT_KEYS = ("format.type", "format.version", "format.serial", "format.style")
+#: Format menus: ``(key, ((value, label), ...))`` per key.
+FormatMenus = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
 
 #: Width and height in pixels of the quick-look PNG on a request form.
 PREVIEW_SIZE = (640, 360)
@@ -238,7 +241,7 @@ def _param_field(param: Any) -> str:
     return f'<p title="{title}"><label>{label}{units}</label> {control}</p>'
 
 
-def format_choices(outputs: Sequence[OutputFormat]) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+def format_choices(outputs: Sequence[OutputFormat]) -> FormatMenus:
     """The form's format menus: ``(key, ((value, label), ...))`` for each key that varies.
 
     Built from the outputs the planner can produce for the source
@@ -264,7 +267,7 @@ def _choice_label(key: str, value: str, outputs: Sequence[OutputFormat]) -> str:
     return f"{value} ({', '.join(kinds)})"
 
 
-def _outputs(server: Server, source: Any) -> Sequence[OutputFormat]:
+def _outputs(server: Server, source: SourceDef) -> Sequence[OutputFormat]:
     """The outputs of ``source`` with the site's command table."""
     planner = server.memo("outputs-planner", lambda: planner_for_site(server.site))
     return output_formats(source, planner)

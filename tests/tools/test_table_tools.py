@@ -116,6 +116,15 @@ def test_waveform_offsets_are_an_axis_of_time_offsets() -> None:
     assert wave.axis.values == (0.0, 0.5, 1.0, 1.5) and wave.axis.units == "ms"
 
 
+@pytest.mark.parametrize(("units", "axis"), [("kHz", "frequency"), ("s", "time_offset"),
+                                             ("keV", "energy"), ("channel #", "ytags"),
+                                             ("", "ytags")])
+def test_axes_are_named_from_the_ytag_units(units: str, axis: str) -> None:
+    xml = WAVE_XML.replace('yUnits="ms"', f'yUnits="{units}"')
+    wave = das2_layout(header(xml), None, "wave").table.columns[1]
+    assert wave.axis is not None and wave.axis.name == axis
+
+
 def test_z_planes_make_y_a_coordinate() -> None:
     xml = ('<packet><x type="little_endian_real8" units="t2000"/>'
            '<y type="little_endian_real8" name="energy" units="eV"/>'

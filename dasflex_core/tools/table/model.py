@@ -52,7 +52,7 @@ from dasflex_core.codecs.das3_model import (
 )
 from dasflex_core.codecs.das3_model import Sequence as SequenceSource
 from dasflex_core.dastime import FILLED_TT2000, convert_times
-from dasflex_core.errors import StreamError
+from dasflex_core.errors import DasFlexError, StreamError
 from dasflex_core.units import convertible_to_hertz, convertible_to_seconds
 
 #: Time-point units the model converts, by their lower-case das2/das3 spelling.
@@ -377,7 +377,7 @@ def _axis_name(units: str) -> str:
             return "frequency"
         if convertible_to_seconds(units):
             return "time_offset"
-    except ValueError:
+    except DasFlexError:  # units the unit parser does not know
         return "ytags"
     return "energy" if units.endswith("eV") else "ytags"
 

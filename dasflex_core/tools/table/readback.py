@@ -33,7 +33,7 @@ def _nonempty(rows: int, what: str) -> int:
 
 
 def parquet_rows(data: bytes) -> int:
-    """Rows of a Parquet file; its first column must be a timestamp."""
+    """Rows of a Parquet file; a ``time`` column must be ``timestamp[ns, UTC]``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -41,9 +41,8 @@ def parquet_rows(data: bytes) -> int:
         table = pq.read_table(io.BytesIO(data))
     except (pa.ArrowException, OSError) as exc:
         raise StreamError(f"the Parquet file does not read back: {exc}") from None
-    times = [field for field in table.schema if pa.types.is_timestamp(field.type)]
-    if not times:
-        raise StreamError("the Parquet file has no timestamp column")
+    if "time" in table.column_names and table.schema.field("time").type != pa.timestamp("ns", "UTC"):
+        raise StreamError(f"the Parquet time column is {table.schema.field('time').type}")
     return _nonempty(table.num_rows, "Parquet file")
 
 
@@ -125,20 +124,19 @@ def json_rows(data: bytes) -> int:
 def plain_csv_rows(data: bytes) -> int:
     """Data rows of plain CSV: blocks of a header row and rows of as many cells."""
     rows = 0
-    width = None
+    width: int | None = None
+    timed = False
     for cells in csv.reader(io.StringIO(data.decode("utf-8"))):
         if not cells:
             width = None
             continue
         if width is None:
-            width = len(cells)
-            if not cells[0].startswith("time"):
-                raise StreamError(f"the CSV header starts with {cells[0]!r}, not the time")
+            width, timed = len(cells), cells[0].startswith("time")
             continue
         if len(cells) != width:
             raise StreamError(f"a CSV row has {len(cells)} cells, the header {width}")
-        if not cells[0].endswith("Z"):
-            raise StreamError(f"CSV time {cells[0]!r} is not ISO 8601 UTC (…Z)")
+        if timed and not cells[0].endswith("Z"):
+            raise StreamError(f"CSV time {cells[0]!r} is not ISO 8601 UTC (ending in Z)")
         rows += 1
     return _nonempty(rows, "CSV")
 
