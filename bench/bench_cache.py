@@ -122,12 +122,14 @@ def _build(site: object, cache_dir: Path, begin: str, end: str) -> tuple[float, 
     """Build every block of the level for [begin, end); return (seconds, blocks)."""
     from dasflex_core.cache.builder import build_block
     from dasflex_core.cache.store import CacheIndex
+    from dasflex_core.planner import planner_for_site
 
     index = CacheIndex(cache_dir, site)  # type: ignore[arg-type]
     jobs = index.blocks_for(site.get(SOURCE_ID), begin, end)  # type: ignore[attr-defined]
+    plan = planner_for_site(site).plan_block  # type: ignore[arg-type]
     start = time.perf_counter()
     for job in jobs:
-        build_block(site, cache_dir, job)  # type: ignore[arg-type]
+        build_block(site, cache_dir, job, plan=plan)  # type: ignore[arg-type]
     return time.perf_counter() - start, len(jobs)
 
 

@@ -1,7 +1,7 @@
 """The tools' input path alone: ``cat FILE | python READ-LOOP`` (no parsing).
 
 Rows compare a plain 64 KiB pipe with one widened to 1 MiB
-(``tools._common.widen_pipe``), reading with ``read_chunks`` (``bytes``) and
+(``tools.streamio.widen_pipe``), reading with ``read_chunks`` (``bytes``) and
 ``read_views`` (write-once buffers), and also the reader on top
 (``Das2Reader.feed``).  ``cpu_mb_per_s`` counts the CPU time of both
 processes, start-up included (every case imports numpy, as the tools do).  Stream: 100 MB of 1024-float ``<yscan>`` packets, scaled by
@@ -24,11 +24,11 @@ REPEATS = 3
 LOOP = '''
 import sys
 from dasflex_core.codecs.das2_reader import Das2Reader  # numpy, as every tool has
-from dasflex_core.tools import _common
+from dasflex_core.tools import streamio
 mode, parse = sys.argv[1], sys.argv[2] == "parse"
 if mode == "narrow":
-    _common.widen_pipe = lambda descriptor, size=0: False
-read = _common.read_views if mode == "views" else _common.read_chunks
+    streamio.widen_pipe = lambda descriptor, size=0: False
+read = streamio.read_views if mode == "views" else streamio.read_chunks
 reader = None
 if parse:
     reader = Das2Reader()

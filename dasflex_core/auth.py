@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dasflex_core.dastime import SECONDS_1970_TO_2000, parse_us2000
+from dasflex_core.dastime.core import SECONDS_PER_DAY
 from dasflex_core.errors import (
     DasFlexError,
     DefinitionError,
@@ -58,9 +60,10 @@ PBKDF2_ROUNDS = 200_000
 #: Valid user and group names (no ``:``, ``,``, spaces or control characters).
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,63}")
 
-_AGE_UNITS = {"y": 365.25 * 86400, "m": 30.4375 * 86400, "d": 86400.0, "h": 3600.0}
+#: Seconds per unit of an AGE access rule (``1y6m``): mean Gregorian year and month.
+_AGE_UNITS = {"y": 365.25 * SECONDS_PER_DAY, "m": 30.4375 * SECONDS_PER_DAY,
+              "d": float(SECONDS_PER_DAY), "h": SECONDS_PER_DAY / 24}
 _DES_HASH = re.compile(r"[./0-9A-Za-z]{13}")
-_UNIX_TO_2000_SECONDS = 946_684_800
 _MAX_SCRYPT_N = 2**20
 _MAX_PBKDF2_ROUNDS = 10_000_000
 
@@ -285,13 +288,11 @@ def ended_before(end_time: str | None, age: str, now: float | None = None) -> bo
     """True when ``end_time`` lies at least ``age`` before ``now`` (Unix seconds)."""
     if not end_time:
         return False
-    from dasflex_core.dastime import parse_us2000
-
     try:
         end_us2000 = parse_us2000(end_time)
     except (DasFlexError, ValueError, OverflowError):
         return False
-    now_us2000 = ((time.time() if now is None else now) - _UNIX_TO_2000_SECONDS) * 1e6
+    now_us2000 = ((time.time() if now is None else now) - SECONDS_1970_TO_2000) * 1e6
     return end_us2000 <= now_us2000 - age_seconds(age) * 1e6
 
 
@@ -357,8 +358,6 @@ def check_span(source_id: str, begin: str | None, end: str | None, max_days: flo
     """
     if max_days <= 0 or not begin or not end:
         return
-    from dasflex_core.dastime import parse_us2000
-
     try:
         days = (parse_us2000(end) - parse_us2000(begin)) / 86_400e6
     except (DasFlexError, ValueError, OverflowError):

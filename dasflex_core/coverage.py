@@ -12,12 +12,14 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dasflex_core import keys
+from dasflex_core.codecs.events import DataRun, EventStream
 from dasflex_core.errors import QueryError, StreamError, TooLargeError
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from dasflex_core.sources.model import SourceDef
+    from dasflex_core.model import SourceDef
 
 __all__ = ["MAX_BINS", "Coverage", "compute_coverage", "coverage_png", "default_bin_seconds",
            "default_range"]
@@ -30,7 +32,7 @@ DEFAULT_BINS = 200
 DEFAULT_TIMEOUT = 120.0
 
 _RATE_TOOL = "dasflex_core.tools.das2_bin_ratesec"
-_DAS2_QUERY = {"format.type": "das", "format.version": "2", "format.serial": "binary"}
+_DAS2_QUERY = {keys.FORMAT_TYPE: "das", keys.FORMAT_VERSION: "2", keys.FORMAT_SERIAL: "binary"}
 
 
 @dataclass(frozen=True)
@@ -97,8 +99,8 @@ def default_range(source: SourceDef) -> tuple[str, str] | None:
     if source.valid_range:
         return source.valid_range
     for example in source.examples:
-        begin = example.settings.get("read.time.min")
-        end = example.settings.get("read.time.max")
+        begin = example.settings.get(keys.READ_TIME_MIN)
+        end = example.settings.get(keys.READ_TIME_MAX)
         if begin and end:
             return str(begin), str(end)
     return None
@@ -146,7 +148,7 @@ def _run_rate_pipeline(source: SourceDef, begin: str, end: str, width: float, or
     from dasflex_core import runner
     from dasflex_core.planner import plan
 
-    query = {"read.time.min": begin, "read.time.max": end, **_DAS2_QUERY}
+    query = {keys.READ_TIME_MIN: begin, keys.READ_TIME_MAX: end, **_DAS2_QUERY}
     reader_plan = plan(source, query, planner=planner)
     rate_stage = (sys.executable, "-m", _RATE_TOOL, "-b", origin, f"{width:.9g}")
     stages = (*reader_plan.stages, rate_stage)
@@ -163,20 +165,31 @@ def _rate_bins(stream: bytes) -> tuple[np.ndarray, np.ndarray]:
     import numpy as np
 
     from dasflex_core.codecs.das2_reader import read_all
-    from dasflex_core.codecs.events import DataRun
 
-    centers: list[np.ndarray] = []
-    counts: list[np.ndarray] = []
-    for event in read_all(stream):
-        if isinstance(event, DataRun) and len(event.records):
-            names = event.records.dtype.names
-            if not names or len(names) < 2:
-                raise StreamError("unexpected das2_bin_ratesec output", event.offset)
-            centers.append(np.asarray(event.records[names[0]], dtype=np.float64))
-            counts.append(np.asarray(event.records[names[1]], dtype=np.float64))
-    if not centers:
+    rates = _RateRuns()
+    rates.handle(read_all(stream))
+    if not rates.centers:
         return np.zeros(0), np.zeros(0)
-    return np.concatenate(centers), np.concatenate(counts)
+    return np.concatenate(rates.centers), np.concatenate(rates.counts)
+
+
+class _RateRuns(EventStream[None]):
+    """Collects the bin centres and counts of das2_bin_ratesec's data runs."""
+
+    def __init__(self) -> None:
+        self.centers: list[np.ndarray] = []
+        self.counts: list[np.ndarray] = []
+
+    def on_data(self, run: DataRun) -> None:
+        import numpy as np
+
+        if not len(run.records):
+            return
+        names = run.records.dtype.names
+        if not names or len(names) < 2:
+            raise StreamError("unexpected das2_bin_ratesec output", run.offset)
+        self.centers.append(np.asarray(run.records[names[0]], dtype=np.float64))
+        self.counts.append(np.asarray(run.records[names[1]], dtype=np.float64))
 
 
 def _result(empty: Coverage, centers: np.ndarray, counts: np.ndarray,

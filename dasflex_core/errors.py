@@ -4,9 +4,18 @@ Every error a user can cause or meet is a :class:`DasFlexError`.  Each class
 carries how it is reported on every protocol: an HTTP status, a das2 exception
 type, a das3 exception type and a HAPI status code.  Front-ends map errors in
 exactly one place by reading these attributes; nothing else decides a status.
+
+The translations between das2 and das3 exception types, and the types that
+only say "no data", are derived here from those attributes
+(:data:`DAS2_TO_DAS3_TYPES`, :func:`das3_exception_type`,
+:func:`das2_exception_type`, :data:`NO_DATA_TYPES`); codecs, tools and
+protocols ask this module instead of keeping their own tables.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 
 
 class DasFlexError(Exception):
@@ -142,3 +151,47 @@ class QueueUnavailableError(DasFlexError):
     """The cache job queue cannot be reached (Redis down or not configured)."""
 
     status = 503
+
+
+# --------------------------------------------------------------------------
+# Exception types on the wire, derived from the classes above
+
+
+def _error_classes(root: type[DasFlexError] = DasFlexError) -> Iterator[type[DasFlexError]]:
+    """``root`` and every class below it, parents first."""
+    yield root
+    for child in root.__subclasses__():
+        yield from _error_classes(child)
+
+
+#: das2 exception types whose das3 spelling differs (NoDataInInterval ->
+#: NoMatchingData, IllegalArgument -> QueryError); the others are spelled alike.
+DAS2_TO_DAS3_TYPES: Mapping[str, str] = MappingProxyType({
+    error.das2_type: error.das3_type for error in _error_classes()
+    if error.das2_type != error.das3_type
+})
+#: The inverse of :data:`DAS2_TO_DAS3_TYPES`.
+DAS3_TO_DAS2_TYPES: Mapping[str, str] = MappingProxyType(
+    {das3: das2 for das2, das3 in DAS2_TO_DAS3_TYPES.items()})
+#: The exception types das2C writes in das3 streams.
+DAS3_STREAM_TYPES = (NoDataError.das3_type, DasFlexError.das3_type, QueryError.das3_type)
+#: Exception types (das2 and das3 spellings) that only say "no data".
+NO_DATA_TYPES = (NoDataError.das2_type, NoDataError.das3_type)
+
+
+def das3_exception_type(das2_type: str, default: str | None = DasFlexError.das3_type) -> str:
+    """The das3 exception type for a das2 one.
+
+    Types without their own das3 spelling become ``default`` (None keeps them).
+
+    >>> das3_exception_type("NoDataInInterval"), das3_exception_type("Odd")
+    ('NoMatchingData', 'ServerError')
+    >>> das3_exception_type("Odd", default=None)
+    'Odd'
+    """
+    return DAS2_TO_DAS3_TYPES.get(das2_type, das2_type if default is None else default)
+
+
+def das2_exception_type(das3_type: str) -> str:
+    """The das2 exception type for a das3 one (QueryError -> IllegalArgument); others unchanged."""
+    return DAS3_TO_DAS2_TYPES.get(das3_type, das3_type)

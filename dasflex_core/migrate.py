@@ -399,7 +399,7 @@ def _import_commands(old_dir: Path, site: Path, conf: Mapping[str, str], report:
     target = site / "_commands.json"
     target.write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
     try:
-        from dasflex_core.commands import load_command_table
+        from dasflex_core.sources.loader import load_command_table
 
         load_command_table(target)
     except DasFlexError as exc:

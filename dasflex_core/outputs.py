@@ -8,12 +8,16 @@ reader through formatters and converters, with the command table's
 commands need a Python module that is not installed has no edge, so it is
 not listed.
 
+The planner is passed in, never imported here, so that the catalog
+(:mod:`dasflex_core.sources.catalog`, below the planner) can use these types.
+
 Examples
 --------
->>> from dasflex_core.sources.model import CommandDef, CommandRole, SourceDef, DAS2_BINARY
+>>> from dasflex_core.model import CommandDef, CommandRole, SourceDef, DAS2_BINARY
+>>> from dasflex_core.planner import default_planner
 >>> reader = CommandDef("reader", CommandRole.READER, ("rdr", "#[read.time.min]"), DAS2_BINARY)
 >>> source = SourceDef("Examples/Demo", "Demo", "/x/Demo.dsdf", commands=(reader,))
->>> found = {output.key: output for output in output_formats(source)}
+>>> found = {output.key: output for output in output_formats(source, default_planner())}
 >>> found["das/2/binary"].query
 {'format.type': 'das', 'format.version': '2', 'format.serial': 'binary'}
 >>> found["csv/plain"].query, found["csv/plain"].mime
@@ -22,13 +26,18 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from dasflex_core.planner import Planner, default_planner
-from dasflex_core.sources.model import SourceDef, StreamType
+from dasflex_core.keys import FORMAT_SERIAL, FORMAT_STYLE, FORMAT_TYPE, FORMAT_VERSION
+from dasflex_core.model import SourceDef, StreamType
 
-__all__ = ["OutputFormat", "by_type", "output_formats", "type_title"]
+if TYPE_CHECKING:
+    from dasflex_core.planner import Planner
+
+__all__ = ["OutputFormat", "OutputLister", "by_type", "output_formats", "output_lister",
+           "type_title"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +61,8 @@ class OutputFormat:
     @property
     def query(self) -> dict[str, str]:
         """The ``format.*`` query keys (flex convention) that select this output."""
-        keys = {"format.type": self.type, "format.version": self.version,
-                "format.serial": self.serial, "format.style": self.style}
+        keys = {FORMAT_TYPE: self.type, FORMAT_VERSION: self.version,
+                FORMAT_SERIAL: self.serial, FORMAT_STYLE: self.style}
         return {key: value for key, value in keys.items() if value}
 
     @property
@@ -63,8 +72,12 @@ class OutputFormat:
                         if part)
 
 
-def output_formats(source: SourceDef, planner: Planner | None = None) -> tuple[OutputFormat, ...]:
-    """Every output ``planner`` (default: the built-in table's) can produce for ``source``.
+#: Lists a source's outputs (see :func:`output_lister`).
+OutputLister = Callable[[SourceDef], Sequence[OutputFormat]]
+
+
+def output_formats(source: SourceDef, planner: Planner) -> tuple[OutputFormat, ...]:
+    """Every output ``planner`` can produce for ``source``.
 
     In the command table's stream order; streams without a format entry
     (internal nodes) are left out.  No reader, or a source that redirects
@@ -72,7 +85,6 @@ def output_formats(source: SourceDef, planner: Planner | None = None) -> tuple[O
     """
     if source.reader is None or source.redirect:
         return ()
-    planner = planner or default_planner()
     table = planner.table
     found = []
     for stream in planner.reachable_streams(source):
@@ -85,6 +97,18 @@ def output_formats(source: SourceDef, planner: Planner | None = None) -> tuple[O
             serial=_serial(stream, entry.version), style=entry.style,
         ))
     return tuple(found)
+
+
+def output_lister(planner: Planner) -> OutputLister:
+    """:func:`output_formats` with ``planner``, computed once per source."""
+    found: dict[str, tuple[OutputFormat, ...]] = {}
+
+    def outputs(source: SourceDef) -> tuple[OutputFormat, ...]:
+        if source.id not in found:
+            found[source.id] = output_formats(source, planner)
+        return found[source.id]
+
+    return outputs
 
 
 def _serial(stream: StreamType, version: str) -> str:

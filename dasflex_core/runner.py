@@ -32,45 +32,51 @@ import re
 import selectors
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, Any, Protocol
+from typing import IO, Protocol, TypedDict, Unpack
 
 from dasflex_core.errors import (
+    NO_DATA_TYPES,
     DasFlexError,
     NoDataError,
     PipelineTimeoutError,
     ReaderError,
 )
+from dasflex_core.stages import (
+    CHUNK_SIZE,
+    STDERR_LIMIT,
+    TERM_GRACE,
+    checked_stages,
+    clean_environment,
+    failure_of,
+    signal_groups,
+    start_failure,
+)
 
-__all__ = ["PipelineRun", "StageResult", "clean_environment", "run", "start_pipeline"]
+__all__ = ["PipelineRun", "RunOptions", "StageResult", "clean_environment", "run",
+           "start_pipeline"]
 
-#: Bytes read from a pipe at a time (and the largest chunk yielded).
-CHUNK_SIZE = 1 << 20
-#: Bytes of each stage's stderr kept for the log.
-STDERR_LIMIT = 16384
 #: Output held back (at most this many bytes) to recognise a "no data" stream.
 HOLD_BYTES = 4096
 #: Seconds output is held back after its first byte, at most.
 HOLD_SECONDS = 0.2
 #: Longest wait between checks that the stages are still alive.
 POLL_SECONDS = 0.5
-#: Seconds between SIGTERM and SIGKILL.
-TERM_GRACE = 0.5
-#: Directories searched for commands after the interpreter's own.
-SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
-
-_NO_DATA_TYPES = ("NoDataInInterval", "NoMatchingData")
 
 
 class PlanLike(Protocol):
-    """What :func:`run` needs from a :class:`~dasflex_core.planner.Plan`."""
+    """What :func:`run` needs from a :class:`~dasflex_core.planner.Plan` (read only)."""
 
-    stages: tuple[tuple[str, ...], ...]
-    error_format: str | None
-    cwd: str | None
+    @property
+    def stages(self) -> tuple[tuple[str, ...], ...]: ...
+
+    @property
+    def error_format(self) -> str | None: ...
+
+    @property
+    def cwd(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,26 +94,30 @@ class StageResult:
         return self.exit_status != 0
 
 
-def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment stages run with: a PATH, UTF-8, UTC, and ``extra``."""
-    interpreter_dir = os.path.dirname(sys.executable)
-    environment = {
-        "PATH": os.pathsep.join((interpreter_dir, *SYSTEM_PATH)),
-        "LANG": "C.UTF-8",
-        "LC_ALL": "C.UTF-8",
-        "TZ": "UTC",
-        "HOME": "/nonexistent",
-    }
-    environment.update(extra or {})
-    return environment
+class RunOptions(TypedDict, total=False):
+    """The keyword options of :func:`run` (see :class:`PipelineRun`)."""
+
+    env: Mapping[str, str] | None
+    first_byte_timeout: float
+    total_timeout: float
+    chunk_size: int
+    stderr_limit: int
 
 
-def run(plan: PlanLike, **options: Any) -> PipelineRun:
+class PipelineOptions(RunOptions, total=False):
+    """The keyword options of :func:`start_pipeline` (see :class:`PipelineRun`)."""
+
+    cwd: str | None
+    error_format: str | None
+
+
+def run(plan: PlanLike, **options: Unpack[RunOptions]) -> PipelineRun:
     """Start ``plan``'s stages; see :class:`PipelineRun` for the options."""
     return start_pipeline(plan.stages, cwd=plan.cwd, error_format=plan.error_format, **options)
 
 
-def start_pipeline(stages: Sequence[Sequence[str]], **options: Any) -> PipelineRun:
+def start_pipeline(stages: Sequence[Sequence[str]],
+                   **options: Unpack[PipelineOptions]) -> PipelineRun:
     """Start ``stages`` as a pipeline and return the running pipeline."""
     pipeline = PipelineRun(stages, **options)
     pipeline.start()
@@ -144,9 +154,7 @@ class PipelineRun:
         chunk_size: int = CHUNK_SIZE,
         stderr_limit: int = STDERR_LIMIT,
     ) -> None:
-        if not stages or not all(stages):
-            raise ReaderError("The pipeline has no command to run")
-        self.stages = tuple(tuple(argv) for argv in stages)
+        self.stages = checked_stages(stages)
         self.cwd = cwd
         self.env = dict(env) if env is not None else clean_environment()
         self.error_format = error_format
@@ -181,10 +189,7 @@ class PipelineRun:
                 previous = self._spawn(index, argv, previous)
         except (OSError, ValueError) as exc:  # ValueError: a NUL byte in argv
             self.close()
-            index = len(self._processes)
-            name = os.path.basename(self.stages[index][0])
-            stage = _stage_name(index, len(self.stages))
-            raise ReaderError(f"{stage} ({name}) could not be started") from exc
+            raise start_failure(self.stages, len(self._processes)) from exc
         assert previous is not None
         _widen_pipe(previous, self.chunk_size)
         self._selector.register(previous, selectors.EVENT_READ, "stdout")
@@ -349,7 +354,7 @@ class PipelineRun:
                         return
                     yield data
                 else:
-                    self._keep_stderr(key, data)
+                    self._keep_stderr(key.data, key.fd, data)
 
     def _wait_time(self) -> float:
         """Seconds until the next deadline (first byte, holding, or total)."""
@@ -373,12 +378,11 @@ class PipelineRun:
                 f"The data reader wrote nothing within {self.first_byte_timeout:g} s"
             )
 
-    def _keep_stderr(self, key: selectors.SelectorKey, data: bytes) -> None:
-        """Keep the head of a stage's stderr; stop watching it at EOF."""
+    def _keep_stderr(self, index: int, fd: int, data: bytes) -> None:
+        """Keep the head of stage ``index``'s stderr (read from ``fd``); stop watching at EOF."""
         assert self._selector is not None
-        index = key.data
         if not data:
-            self._selector.unregister(key.fileobj)
+            self._selector.unregister(fd)
             return
         self._stderr_bytes[index] += len(data)
         room = self.stderr_limit - len(self._stderr[index])
@@ -394,7 +398,7 @@ class PipelineRun:
                 time.sleep(0.001)
                 continue
             for key, _ in self._selector.select(0.02):
-                self._keep_stderr(key, os.read(key.fd, self.chunk_size))
+                self._keep_stderr(key.data, key.fd, os.read(key.fd, self.chunk_size))
         self._kill_groups(signal.SIGKILL)
         self._drain_stderr()
         self._reap()
@@ -406,20 +410,11 @@ class PipelineRun:
         while self._selector.get_map() and time.monotonic() < deadline:
             events = self._selector.select(0.05)
             for key, _ in events:
-                self._keep_stderr(key, os.read(key.fd, self.chunk_size))
+                self._keep_stderr(key.data, key.fd, os.read(key.fd, self.chunk_size))
 
     def _failure(self) -> ReaderError | None:
         """The error for the first failed stage, or None when all succeeded."""
-        count = len(self._processes)
-        for index in range(count):
-            status = self._statuses.get(index)
-            upstream_broken_pipe = status == -signal.SIGPIPE and index < count - 1
-            if status and not upstream_broken_pipe:
-                return ReaderError(
-                    f"{_stage_name(index, count)} failed ({_describe_status(status)});"
-                    " the output may be incomplete"
-                )
-        return None
+        return failure_of([self._statuses.get(index) for index in range(len(self._processes))])
 
     def _exception_packet(self, error: DasFlexError) -> bytes:
         """The in-band exception packet for ``error`` in the stream's format."""
@@ -446,12 +441,8 @@ class PipelineRun:
 
     def _kill_groups(self, signal_number: int) -> None:
         """Signal the process group of every stage not yet reaped."""
-        for process in self._processes:
-            if process.returncode is None:
-                try:
-                    os.killpg(process.pid, signal_number)
-                except (ProcessLookupError, PermissionError):
-                    pass
+        signal_groups([process.pid for process in self._processes if process.returncode is None],
+                      signal_number)
 
     def _reap(self) -> None:
         """Wait for every stage and record its exit status."""
@@ -493,20 +484,6 @@ def _widen_pipe(pipe: IO[bytes], size: int) -> None:
         pass
 
 
-def _stage_name(index: int, count: int) -> str:
-    """A user-safe name of a stage: its role and position, never its argv."""
-    if index == 0:
-        return "The data reader"
-    return f"Processing stage {index + 1} of {count}"
-
-
-def _describe_status(status: int) -> str:
-    """Exit status in words."""
-    if status < 0:
-        return f"stopped by signal {-status}"
-    return f"exit status {status}"
-
-
 def _raise_unstarted(failure: ReaderError | None, head: bytes) -> None:
     """Raise the error for output that was never yielded, if there is one."""
     message = no_data_message(head) if head else None
@@ -536,7 +513,7 @@ def no_data_message(stream: bytes) -> str | None:
         return None
     for payload in payloads:
         found = _EXCEPTION_TYPE.search(payload)
-        if found and found.group(1).decode("utf-8", "replace") in _NO_DATA_TYPES:
+        if found and found.group(1).decode("utf-8", "replace") in NO_DATA_TYPES:
             text = _EXCEPTION_MESSAGE.search(payload) or _EXCEPTION_TEXT.search(payload)
             message = text.group(1).decode("utf-8", "replace").strip() if text else ""
             return _unescape(message) or "No data in the requested interval"

@@ -19,6 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from dasflex_core.dastime.core import (
+    DAYS_1958_TO_2000,
+    SECONDS_1970_TO_2000,
+    SECONDS_PER_DAY,
+    civil_from_days,
+)
+
 #: Largest number of significant digits the float64 fast path handles.
 _FAST_MAX_DIGITS = 15
 #: Relative distance to a rounding tie below which a value is re-done exactly.
@@ -411,14 +418,12 @@ def time_layout(width: int) -> tuple[int, int | None]:
 _TO_T2000 = {
     "us2000": lambda v: v * 1e-6,
     "t2000": lambda v: v,
-    "t1970": lambda v: v - 946_684_800.0,
-    "mj1958": lambda v: (v - 15_340.0) * 86_400.0,
-    "ns1970": lambda v: v * 1e-9 - 946_684_800.0,
+    "t1970": lambda v: v - SECONDS_1970_TO_2000,
+    "mj1958": lambda v: (v - DAYS_1958_TO_2000) * SECONDS_PER_DAY,
+    "ns1970": lambda v: v * 1e-9 - SECONDS_1970_TO_2000,
 }
 #: Epoch units :func:`write_time` accepts.
 TIME_UNITS = frozenset(_TO_T2000)
-#: Seconds from 1970-01-01 to 2000-01-01 (no leap seconds).
-T1970_AT_2000 = 946_684_800.0
 
 
 def t2000_seconds(values: np.ndarray, units: str) -> np.ndarray:
@@ -518,8 +523,6 @@ def _write_calendar(
 
 def _write_fields(out: np.ndarray, days: np.ndarray, seconds: np.ndarray) -> None:
     """Calendar fields computed and written value by value (vectorised)."""
-    from dasflex_core.dastime_core import civil_from_days
-
     year, month, mday = civil_from_days(days)
     if int(year.min(initial=0)) < 0 or int(year.max(initial=0)) > 9999:
         raise FieldOverflowError("a time lies outside the years 0000-9999")

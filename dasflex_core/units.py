@@ -24,8 +24,10 @@ them unchanged, since stream readers treat units as opaque text.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from types import MappingProxyType
 
 from dasflex_core.errors import QueryError
 
@@ -40,8 +42,24 @@ BUILTIN_UNITS = CALENDAR_UNITS + (
     "V**2 m**-2 Hz**-1", "nT**2 Hz**-1", "nT", "cm**-3", "dB", "km", "eV", "",
 )
 _SYNONYMS = {"sec": "s", "millisec": "ms", "microsec": "μs", "nanosec": "ns", "hertz": "Hz"}
-_AD_HOC_SECONDS = {"days": 86_400, "day": 86_400, "hours": 3_600, "hour": 3_600,
-                   "hr": 3_600, "minutes": 60, "minute": 60, "min": 60}
+_MILLI, _MICRO, _NANO = Fraction(1, 10**3), Fraction(1, 10**6), Fraction(1, 10**9)
+#: Seconds in one of each time-interval unit, in every spelling streams,
+#: definitions and tools use: the one seconds-per-unit table of dasflex
+#: (look names up with :func:`seconds_per_unit`).
+SECONDS_PER_UNIT: Mapping[str, Fraction] = MappingProxyType({
+    name: Fraction(seconds) for names, seconds in (
+        (("s", "sec", "secs", "second", "seconds"), 1),
+        (("ms", "millisec", "milliseconds"), _MILLI),
+        (("μs", "us", "microsec", "microseconds"), _MICRO),
+        (("ns", "nanosec", "nanoseconds"), _NANO),
+        (("min", "mins", "minute", "minutes"), 60),
+        (("h", "hr", "hrs", "hour", "hours"), 3_600),
+        (("d", "day", "days"), 86_400),
+    ) for name in names
+})
+#: Interval names that are not an SI prefix on ``s`` (the reduction scales these).
+_AD_HOC_SECONDS = {name: SECONDS_PER_UNIT[name] for name in
+                   ("days", "day", "hours", "hour", "hr", "minutes", "minute", "min")}
 _SI_PREFIXES = {"Y": 24, "Z": 21, "E": 18, "P": 15, "T": 12, "G": 9, "M": 6, "k": 3,
                 "h": 2, "da": 1, "d": -1, "c": -2, "m": -3, "μ": -6, "n": -9,
                 "p": -12, "f": -15, "a": -18, "z": -21, "y": -24}
@@ -182,7 +200,7 @@ def _reduce_component(component: UnitComponent) -> tuple[str, Fraction, Fraction
     name, exponent = component.name, component.exponent
     factor = Fraction(1)
     if name.lower() in _AD_HOC_SECONDS:
-        return "s", exponent, _power(Fraction(_AD_HOC_SECONDS[name.lower()]), exponent)
+        return "s", exponent, _power(_AD_HOC_SECONDS[name.lower()], exponent)
     head, symbol = _strip_si_name(name)
     if symbol is not None:
         if head and head in _SI_PREFIX_NAMES:
@@ -289,6 +307,18 @@ def scale_factor(from_units: str, to_units: str) -> float:
     if source != target:
         raise QueryError(f"units {from_units!r} cannot be converted to {to_units!r}")
     return float(source_factor / target_factor)
+
+
+def seconds_per_unit(units: str) -> float | None:
+    """Seconds in one ``units`` of :data:`SECONDS_PER_UNIT`, or None if not listed.
+
+    Blanks around the name are ignored and the micro sign reads as mu.
+
+    >>> seconds_per_unit("ms"), seconds_per_unit(" \u00b5s "), seconds_per_unit("m")
+    (0.001, 1e-06, None)
+    """
+    seconds = SECONDS_PER_UNIT.get(units.strip().replace("\u00b5", "\u03bc"))
+    return None if seconds is None else float(seconds)
 
 
 def interval_to_seconds(value: float, units: str) -> float:

@@ -21,24 +21,36 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dasflex_core.codecs.summary import StreamSummary, summarize
 from dasflex_core.errors import DasFlexError, NoPipelineError, StreamError
+from dasflex_core.keys import (
+    BIN_TIME_MAX,
+    FLEX,
+    FORMAT_SERIAL,
+    FORMAT_STYLE,
+    FORMAT_TYPE,
+    FORMAT_VERSION,
+    READ_TIME_INTERVAL,
+    READ_TIME_MAX,
+    READ_TIME_MIN,
+)
 from dasflex_core.tools.table.readback import READERS as TABLE_READERS
 
 __all__ = ["DAS_OUTPUTS", "HAPI_OUTPUTS", "Check", "format_table", "verify_site"]
 
 #: The outputs every source advertises (das streams, CSV, table formats) and their query keys.
 DAS_OUTPUTS: Mapping[str, Mapping[str, str]] = {
-    "das2-binary": {"format.version": "2"},
-    "das2-text": {"format.version": "2", "format.serial": "text"},
-    "das3-binary": {"format.version": "3"},
-    "das3-text": {"format.version": "3", "format.serial": "text"},
-    "csv": {"format.type": "csv"},
-    "csv-plain": {"format.type": "csv", "format.style": "plain"},
-    "parquet": {"format.type": "parquet"},
-    "netcdf": {"format.type": "netcdf"},
-    "votable": {"format.type": "votable"},
-    "votable-binary": {"format.type": "votable", "format.serial": "binary"},
-    "json": {"format.type": "json"},
+    "das2-binary": {FORMAT_VERSION: "2"},
+    "das2-text": {FORMAT_VERSION: "2", FORMAT_SERIAL: "text"},
+    "das3-binary": {FORMAT_VERSION: "3"},
+    "das3-text": {FORMAT_VERSION: "3", FORMAT_SERIAL: "text"},
+    "csv": {FORMAT_TYPE: "csv"},
+    "csv-plain": {FORMAT_TYPE: "csv", FORMAT_STYLE: "plain"},
+    "parquet": {FORMAT_TYPE: "parquet"},
+    "netcdf": {FORMAT_TYPE: "netcdf"},
+    "votable": {FORMAT_TYPE: "votable"},
+    "votable-binary": {FORMAT_TYPE: "votable", FORMAT_SERIAL: "binary"},
+    "json": {FORMAT_TYPE: "json"},
 }
 #: HAPI formats checked for sources that publish HAPI.
 HAPI_OUTPUTS = ("hapi-csv", "hapi-binary", "hapi-json")
@@ -119,7 +131,7 @@ def _check_das(planner: Any, source: Any, index: int, output: str, settings: dic
                keys: Mapping[str, str], timeout: float) -> Check:
     started = time.monotonic()
     try:
-        plan = planner.plan(source, {**settings, **keys}, "flex")
+        plan = planner.plan(source, {**settings, **keys}, FLEX)
     except NoPipelineError as error:
         return Check(source.id, index, output, "n/a", message=str(error))
     except DasFlexError as error:
@@ -163,7 +175,7 @@ def _time_window(settings: Mapping[str, str], source: Any) -> tuple[float, float
     """The example range in us2000, widened by the bin width; None when unknown."""
     from dasflex_core.dastime import parse_us2000
 
-    begin, end = settings.get("read.time.min"), settings.get("read.time.max")
+    begin, end = settings.get(READ_TIME_MIN), settings.get(READ_TIME_MAX)
     if not begin or not end:
         return None
     try:
@@ -171,77 +183,41 @@ def _time_window(settings: Mapping[str, str], source: Any) -> tuple[float, float
     except DasFlexError:
         return None
     try:
-        slack = float(settings.get("bin.time.max") or 0.0) * 1e6
+        slack = float(settings.get(BIN_TIME_MAX) or 0.0) * 1e6
     except ValueError:
         slack = 0.0
     return low - slack - TIME_SLACK_US, high + slack + TIME_SLACK_US
 
 
 def _validate_das2(data: bytes, window: tuple[float, float] | None) -> int:
-    from dasflex_core.codecs.das2 import Das2Reader
+    summary = _summary(data, "das2")
+    if window is not None and summary.earliest is not None and summary.latest is not None:
+        _check_times(summary.earliest, summary.latest, window)
+    return summary.records
 
-    reader = Das2Reader()
-    events = [*reader.feed(data), *reader.close()]
-    records = 0
-    for event in _data_events(events):
-        records += event.count
-        if window is not None:
-            _check_times(event, window)
-    if not records:
+
+def _validate_das3(data: bytes) -> int:
+    return _summary(data, "das3").records
+
+
+def _summary(data: bytes, stream_format: str) -> StreamSummary:
+    """The summary of a ``stream_format`` stream; StreamError when it is invalid, reports
+    an exception or holds no data record."""
+    summary = summarize([data], stream_format)
+    if summary.exceptions:
+        first = summary.exceptions[0]
+        raise StreamError(f"the stream reports {first['type']}: {first['message'][:200]}")
+    if not summary.records:
         raise StreamError("the stream holds no data record")
-    return records
+    return summary
 
 
-def _data_events(events: list[Any]) -> list[Any]:
-    """The data runs among ``events``; raise StreamError on an exception packet."""
-    from dasflex_core.codecs.events import DataRun, StreamException
-
-    found = []
-    for event in events:
-        if isinstance(event, StreamException):
-            raise StreamError(f"the stream reports {event.type}: {event.message[:200]}")
-        if isinstance(event, DataRun):
-            found.append(event)
-    return found
-
-
-def _check_times(event: Any, window: tuple[float, float]) -> None:
-    import numpy as np
-
-    header = event.header
-    plane = getattr(header, "x_plane", None)
-    if plane is None:
-        return
-    values = np.asarray(event.records[header.field(plane)], dtype=np.float64)
-    times = _as_us2000(values, plane.value_units)
-    if times is None or not len(times):
-        return
-    low, high = float(np.nanmin(times)), float(np.nanmax(times))
+def _check_times(low: float, high: float, window: tuple[float, float]) -> None:
+    """StreamError when the record times ``low`` to ``high`` (us2000) leave ``window``."""
     if low < window[0] or high > window[1]:
         from dasflex_core.dastime import from_us2000
 
         raise StreamError(f"record times {from_us2000(low)} to {from_us2000(high)} leave the range")
-
-
-def _as_us2000(values: Any, units: str) -> Any:
-    """Times in us2000, or None when ``units`` is not a time unit."""
-    if units == "us2000":
-        return values
-    from dasflex_core.dastime_vec import TIME_UNITS, convert_times
-
-    known = {name.lower(): name for name in TIME_UNITS}
-    if units.lower() not in known:
-        return None
-    return convert_times(values, known[units.lower()], "us2000")
-
-
-def _validate_das3(data: bytes) -> int:
-    from dasflex_core.codecs.das3 import read_all
-
-    records = sum(event.count for event in _data_events(read_all(data)))
-    if not records:
-        raise StreamError("the stream holds no data record")
-    return records
 
 
 def _validate_csv(data: bytes) -> int:
@@ -279,13 +255,14 @@ def _hapi_server(site: Any) -> Any:
 def _check_hapi(server: Any, planner: Any, source: Any, index: int,
                 settings: dict[str, str], timeout: float) -> list[Check]:
     from dasflex_core.http import Request
-    from dasflex_core.protocols.hapi import source_info
+    from dasflex_core.protocols.hapi_datasets import source_info
 
     started = time.monotonic()
     try:
         info = source_info(server, Request(), source)
         plan = planner.plan(source, {key: value for key, value in settings.items()
-                                     if key.startswith("read.time.")}, "flex")
+                                     if key in (READ_TIME_MIN, READ_TIME_MAX, READ_TIME_INTERVAL)},
+                            FLEX)
         data = _run(plan, timeout)
     except DasFlexError as error:
         return [Check(source.id, index, output, "FAIL", seconds=time.monotonic() - started,
@@ -303,7 +280,7 @@ def _encode_hapi(source: Any, index: int, output: str, data: bytes, info: Mappin
     kind = output.removeprefix("hapi-")
     parameters = list(info.get("parameters", ()))
     try:
-        start, stop = parse_us2000(settings["read.time.min"]), parse_us2000(settings["read.time.max"])
+        start, stop = parse_us2000(settings[READ_TIME_MIN]), parse_us2000(settings[READ_TIME_MAX])
         encoder = HapiEncoder([p["name"] for p in parameters[1:]], kind, start, stop)
         reader = Das2Reader()
         body = encoder.feed(reader.feed(data)) + encoder.feed(reader.close())

@@ -9,9 +9,9 @@ from werkzeug.exceptions import HTTPException
 
 from dasflex_core.errors import DasFlexError, NotFoundError, QueryError
 from dasflex_core.http import CORS_HEADERS, Request, Response, error_response, iterate_body
-from dasflex_core.protocols import Server
 from dasflex_core.protocols.routes import ALL_METHODS, dispatch, read_request_body
 from dasflex_flask import splice
+from dasflex_flask.extension import server_of
 
 
 def register(app: Flask) -> None:
@@ -24,7 +24,7 @@ def register(app: Flask) -> None:
 
 def view(path: str = "") -> FlaskResponse:
     """Answer one request through :func:`dasflex_core.protocols.routes.dispatch`."""
-    server: Server = current_app.extensions["dasflex"]
+    server = server_of(current_app)
     try:
         core = Request.from_environ(flask_request.environ, server_url=server.settings.server_url)
         core = read_request_body(core, flask_request.environ)

@@ -2,6 +2,6 @@
 
 import sys
 
-from dasflex_core.cli import main
+from dasflex_ws.ws_cmd import main
 
-sys.exit(main(["ws", *sys.argv[1:]]))
+sys.exit(main())

@@ -6,8 +6,10 @@ shell, stdin of one stage wired to stdout of the one before.  The caller
 reads the last stage's stdout with :meth:`AsyncPipeline.read`, at its own
 pace: while it does not read, the pipe fills and the reader blocks, so memory
 stays bounded whatever the client's speed.  :meth:`AsyncPipeline.close`
-sends SIGTERM, then SIGKILL after :data:`TERM_GRACE` seconds, to every
-stage's process group and reaps them all.
+sends SIGTERM, then SIGKILL after :data:`~dasflex_core.stages.TERM_GRACE`
+seconds, to every stage's process group and reaps them all.  Read sizes,
+stderr limit, stage names and failure messages are the synchronous runner's,
+from :mod:`dasflex_core.stages`.
 """
 
 from __future__ import annotations
@@ -15,17 +17,19 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 from dasflex_core.errors import ReaderError
-
-#: Bytes read from the last stage's stdout at a time.
-CHUNK_SIZE = 65536
-#: Bytes of each stage's stderr kept for the log.
-STDERR_LIMIT = 16384
-#: Seconds between SIGTERM and SIGKILL.
-TERM_GRACE = 0.5
+from dasflex_core.stages import (
+    STDERR_LIMIT,
+    STREAM_CHUNK_SIZE,
+    TERM_GRACE,
+    checked_stages,
+    clean_environment,
+    failure_of,
+    signal_groups,
+    start_failure,
+)
 
 
 class AsyncPipeline:
@@ -37,11 +41,9 @@ class AsyncPipeline:
 
     def __init__(self, stages: Sequence[Sequence[str]], *, cwd: str | None = None,
                  env: Mapping[str, str] | None = None) -> None:
-        if not stages or not all(stages):
-            raise ReaderError("The pipeline has no command to run")
-        self.stages = tuple(tuple(argv) for argv in stages)
+        self.stages = checked_stages(stages)
         self.cwd = cwd
-        self.env = dict(env) if env is not None else _clean_environment()
+        self.env = dict(env) if env is not None else clean_environment()
         self.processes: list[asyncio.subprocess.Process] = []
         self.stderr_heads: list[_StderrHead] = []
         self._stdout: asyncio.StreamReader | None = None
@@ -58,9 +60,7 @@ class AsyncPipeline:
             self._stdout = await self._read_output(previous)
         except (OSError, ValueError) as exc:  # ValueError: a NUL byte in argv
             await self.close()
-            name = os.path.basename(self.stages[len(self.processes)][0])
-            stage = stage_name(len(self.processes), len(self.stages))
-            raise ReaderError(f"{stage} ({name}) could not be started") from exc
+            raise start_failure(self.stages, len(self.processes)) from exc
 
     async def _spawn(self, argv: Sequence[str], stdin: int | None) -> int:
         """Start one stage reading ``stdin``; return the read end of its stdout."""
@@ -89,16 +89,17 @@ class AsyncPipeline:
 
     async def _read_output(self, descriptor: int) -> asyncio.StreamReader:
         """A stream over the last stage's stdout (reading pauses when it is full)."""
-        reader = asyncio.StreamReader(limit=CHUNK_SIZE)
+        reader = asyncio.StreamReader(limit=STREAM_CHUNK_SIZE)
         await self._connect(descriptor, lambda: asyncio.StreamReaderProtocol(reader))
         return reader
 
-    async def _connect(self, descriptor: int, factory: Any) -> None:
+    async def _connect(self, descriptor: int,
+                       factory: Callable[[], asyncio.BaseProtocol]) -> None:
         pipe = os.fdopen(descriptor, "rb", buffering=0)
         transport, _ = await asyncio.get_running_loop().connect_read_pipe(factory, pipe)
         self._transports.append(transport)
 
-    async def read(self, size: int = CHUNK_SIZE) -> bytes:
+    async def read(self, size: int = STREAM_CHUNK_SIZE) -> bytes:
         """Up to ``size`` bytes of the output; ``b""`` at its end."""
         if self._stdout is None:
             return b""
@@ -118,15 +119,15 @@ class AsyncPipeline:
         for transport in self._transports:
             transport.close()
         running = [p for p in self.processes if p.returncode is None]
-        _signal_groups(running, signal.SIGTERM)
+        signal_groups([p.pid for p in running], signal.SIGTERM)
         waiting = [asyncio.ensure_future(p.wait()) for p in running]
         if waiting:
             _, late = await asyncio.wait(waiting, timeout=TERM_GRACE)
             if late:
-                _signal_groups(running, signal.SIGKILL)
+                signal_groups([p.pid for p in running], signal.SIGKILL)
                 await asyncio.wait(late)
 
-    def log_record(self) -> list[dict[str, Any]]:
+    def log_record(self) -> list[dict[str, object]]:
         """Each stage's argv, exit status and stderr head, for the daemon's log only."""
         return [
             {"argv": list(argv), "exit_status": process.returncode,
@@ -151,36 +152,3 @@ class _StderrHead(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.done.done():
             self.done.set_result(None)
-
-
-def failure_of(statuses: Sequence[int]) -> ReaderError | None:
-    """The error for the first failed stage (a SIGPIPE upstream is no failure)."""
-    count = len(statuses)
-    for index, status in enumerate(statuses):
-        upstream_broken_pipe = status == -signal.SIGPIPE and index < count - 1
-        if status and not upstream_broken_pipe:
-            how = f"stopped by signal {-status}" if status < 0 else f"exit status {status}"
-            return ReaderError(f"{stage_name(index, count)} failed ({how});"
-                               " the output may be incomplete")
-    return None
-
-
-def stage_name(index: int, count: int) -> str:
-    """A user-safe name of a stage: its role and position, never its argv."""
-    if index == 0:
-        return "The data reader"
-    return f"Processing stage {index + 1} of {count}"
-
-
-def _signal_groups(processes: Sequence[asyncio.subprocess.Process], number: int) -> None:
-    for process in processes:
-        try:
-            os.killpg(process.pid, number)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def _clean_environment() -> dict[str, str]:
-    from dasflex_core.runner import clean_environment
-
-    return clean_environment()

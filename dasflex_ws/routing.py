@@ -14,20 +14,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
+from dasflex_core import keys
 from dasflex_core.errors import DasFlexError, NotFoundError, QueryError
 from dasflex_core.http import Request, error_response, parse_query
+
+if TYPE_CHECKING:
+    from dasflex_core.planner import Plan
+    from dasflex_core.protocols import Server
 
 #: The subprotocol the catalog advertises (``flexRT.json``).
 SUBPROTOCOL = "forward-stream-v1.das2.org"
 #: Subprotocols accepted, preferred first (``request``: the predecessor's choice).
 SUBPROTOCOLS = (SUBPROTOCOL, "request")
 #: The request convention of websocket streams.
-CONVENTION = "flexRT"
+CONVENTION = keys.FLEX_RT
 #: Default path prefix stripped from request paths.
 DEFAULT_PREFIX = "/dasws"
+#: Default address and port the daemon listens on.
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 52242
 #: Longest accepted request path (before the query), in characters.
 MAX_PATH = 1024
 
@@ -37,7 +44,7 @@ class StreamSetup:
     """A checked and planned websocket stream, ready to run."""
 
     source_id: str
-    plan: Any
+    plan: Plan
     subprotocol: str | None
 
 
@@ -113,16 +120,15 @@ def build_request(path: str, headers: Mapping[str, str], remote_addr: str = "",
     )
 
 
-def prepare_stream(server: Any, request: Request, subprotocols: Iterable[str] = (),
+def prepare_stream(server: Server, request: Request, subprotocols: Iterable[str] = (),
                    prefix: str = DEFAULT_PREFIX) -> StreamSetup:
     """Resolve, authorize and plan the stream ``request`` asks for.
 
-    ``server`` is a :class:`dasflex_core.protocols.Server`.  Raises
-    :class:`NotFoundError`, :class:`QueryError`, :class:`UnauthorizedError`,
+    Raises :class:`NotFoundError`, :class:`QueryError`, :class:`UnauthorizedError`,
     :class:`ForbiddenError` or a planning error, each with a clear message.
     """
-    from dasflex_core.protocols import check_access, plan_for
-    from dasflex_core.protocols.das3 import flex_query
+    from dasflex_core.protocols import check_access, plan_for, request_span
+    from dasflex_core.protocols.source_data import flex_query
 
     subprotocol = choose_subprotocol(subprotocols)
     wanted = source_path(request.path, prefix)
@@ -130,7 +136,8 @@ def prepare_stream(server: Any, request: Request, subprotocols: Iterable[str] = 
         raise NotFoundError("no data source named in the path (expected <prefix>/<source id>/flexRT)")
     source = server.source(wanted)
     query = flex_query(source, request.query)
-    check_access(server, source, request, query.get("read.time.max"))
+    begin, end = request_span(server, request, source, query, CONVENTION)
+    check_access(server, source, request, end, begin)
     plan = plan_for(source, query, CONVENTION, server, request)
     return StreamSetup(source.id, plan, subprotocol)
 

@@ -45,14 +45,12 @@ from dasflex_ws import routing
 from dasflex_ws.pipeline import AsyncPipeline
 
 if TYPE_CHECKING:
+    from dasflex_core.model import Site
     from dasflex_core.protocols import Server
     from dasflex_core.settings import Settings
-    from dasflex_core.sources.model import Site
 
 LOG = logging.getLogger("dasflex.ws")
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 52242
 #: Close codes: normal end, daemon stopping, stream failed.
 CLOSE_NORMAL, CLOSE_GOING_AWAY, CLOSE_FAILED = 1000, 1001, 1011
 #: Longest close reason, in UTF-8 bytes (RFC 6455 allows 123).
@@ -67,8 +65,8 @@ CLOSE_TIMEOUT = 2.0
 class Listener:
     """Where the daemon listens and which path prefix it strips."""
 
-    host: str = DEFAULT_HOST
-    port: int = DEFAULT_PORT
+    host: str = routing.DEFAULT_HOST
+    port: int = routing.DEFAULT_PORT
     prefix: str = routing.DEFAULT_PREFIX
     pid_file: Path | None = None
     tls_cert: Path | None = None

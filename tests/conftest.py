@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,15 +17,29 @@ from pathlib import Path
 import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-CONFORMANCE_DIR = PROJECT_DIR.parent / "shared" / "conformance" / "das2c"
+#: The das2C conformance vectors, kept in the repository (see its README for provenance).
+CONFORMANCE_DIR = PROJECT_DIR / "tests" / "conformance" / "das2c"
+#: The script that installs the Debian packages the tests use (the one list of them).
+SYSTEM_PACKAGES_SCRIPT = "tests/system-packages.sh"
 
 
 @pytest.fixture(scope="session")
 def conformance_dir() -> Path:
-    """The das2C conformance vectors in ../shared; skip (saying why) when absent."""
-    if not CONFORMANCE_DIR.is_dir():
-        pytest.skip(f"conformance vectors not found at {CONFORMANCE_DIR} (../shared is absent)")
+    """The das2C conformance vectors (``tests/conformance/das2c``)."""
+    assert CONFORMANCE_DIR.is_dir(), f"{CONFORMANCE_DIR} is missing from this checkout"
     return CONFORMANCE_DIR
+
+
+def require_program(program: str, package: str) -> str:
+    """The path of ``program``; fail the test in one line naming its Debian package if absent."""
+    found = shutil.which(program) or next(
+        (str(path) for path in (Path("/usr/sbin") / program, Path("/usr/bin") / program)
+         if path.is_file()), None)
+    if found is None:
+        pytest.fail(f"{program} is not installed: install the Debian package {package} "
+                    f"(sh {SYSTEM_PACKAGES_SCRIPT} installs every package the tests use)",
+                    pytrace=False)
+    return found
 
 
 #: Seconds ``dasflex serve`` may take to print its URL.
@@ -49,13 +65,19 @@ def dasflex_serve(*arguments: str, env: Mapping[str, str] | None = None) -> Iter
 
 
 def stop_process_group(process: subprocess.Popen) -> None:
-    """SIGTERM a server's process group, SIGKILL it after 15 s; close its pipes."""
-    os.killpg(process.pid, signal.SIGTERM)
+    """SIGTERM a server's process group, SIGKILL it after 15 s; close its pipes.
+
+    A group that is already gone (the server never started, or died) is no error.
+    """
     try:
+        os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=15)
+    except ProcessLookupError:
+        pass
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
     for stream in (process.stdout, process.stderr):
         if stream is not None:
             stream.close()
@@ -81,3 +103,10 @@ def _served_url(process: subprocess.Popen) -> str:
 def dasflex_server() -> Callable[..., AbstractContextManager[str]]:
     """:func:`dasflex_serve`: ``with dasflex_server("--site", DIR) as url: ...``."""
     return dasflex_serve
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that reads the das2C vectors ``conformance`` (``-m conformance``)."""
+    for item in items:
+        if "conformance_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.conformance)

@@ -6,11 +6,13 @@ Layout (shared with ``das2_cache_rdr``, see ``docs/cache.md``)::
 
 A block file exists only once complete: builders write a temporary file in
 the same directory and rename it (:mod:`dasflex_core.cache.store`).  The
-planner asks a :class:`CacheIndex` whether a request is covered; a covered
-coarse request is read from the cache, a gap is read from the reader and
-its missing blocks come back in :attr:`dasflex_core.planner.Plan.cache_gaps`
-as :class:`BlockJob` values, which a job queue (:mod:`dasflex_core.jobs`)
-builds with :func:`dasflex_core.cache.builder.build_block`.
+planner asks a :class:`~dasflex_core.cache.choice.CachePolicy` which level
+covers a request; a covered coarse request is read from the cache, a gap is
+read from the reader and its missing blocks come back in
+:attr:`dasflex_core.planner.Plan.cache_gaps` as :class:`BlockJob` values,
+which a job queue (:mod:`dasflex_core.jobs`) builds with
+:func:`dasflex_core.cache.builder.build_block`.  Nothing here imports the
+planner.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ class BlockJob:
     """One cache block to build: a source, a level, a parameter set and a block start.
 
     ``block_start`` is ISO 8601 UTC (``1979-03-01T00:00:00``); ``level_key``
-    is the level's :attr:`~dasflex_core.sources.model.CacheLevel.key`;
+    is the level's :attr:`~dasflex_core.model.CacheLevel.key`;
     ``paramset`` the normalised reader parameters (``_noparam`` for none).
     Plain strings only, so a job crosses process and Redis boundaries as JSON.
     """

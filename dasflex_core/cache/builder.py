@@ -1,9 +1,12 @@
 """Build one cache block: run the source's reader (and reducer) over the block, atomically.
 
-:func:`build_block` plans the block as an ordinary request (time range = the
-block, ``bin.time.max`` = the level's resolution unless it is intrinsic,
-``read.opts`` = the level's parameters, das2 binary output) with the cache
-turned off, runs it with :mod:`dasflex_core.runner`, writes the output to a
+:func:`build_block` has the block planned as an ordinary request (time range
+= the block, ``bin.time.max`` = the level's resolution unless it is
+intrinsic, ``read.opts`` = the level's parameters, das2 binary output) by
+the plan callable it is given (a planner's
+:meth:`~dasflex_core.planner.Planner.plan_block`, which leaves the cache
+out; the cache never imports the planner), runs it with
+:mod:`dasflex_core.runner`, writes the output to a
 temporary file in the block's directory, fsyncs it and renames it into place.
 Readers of the cache only ever open block names, so a half-written block is
 never seen; a failed build leaves nothing behind.
@@ -14,21 +17,20 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
+from dasflex_core import keys
 from dasflex_core.cache import BlockJob
 from dasflex_core.cache.layout import format_iso, normalise_params
 from dasflex_core.cache.store import TEMP_PREFIX, CacheIndex, LevelBlocks, block_range
 from dasflex_core.errors import NoDataError, NotFoundError, QueryError, ReaderError
+from dasflex_core.model import Site, SourceDef
+from dasflex_core.runner import PlanLike, start_pipeline
 
-if TYPE_CHECKING:
-    from dasflex_core.planner import Plan, Planner
-    from dasflex_core.sources.model import Site, SourceDef
-
-__all__ = ["BUILT", "BUSY", "EXISTS", "block_query", "build_block"]
+__all__ = ["BUILT", "BUSY", "EXISTS", "BlockPlanner", "block_query", "build_block"]
 
 #: :func:`build_block` results.
 BUILT = "built"
@@ -39,15 +41,19 @@ BUSY = "busy"
 BLOCK_MODE = 0o644
 
 LockFactory = Callable[[BlockJob], AbstractContextManager[bool]]
+#: Plans a block's flex query for a source without reading the cache:
+#: ``plan(source, query) -> plan`` (e.g. :meth:`dasflex_core.planner.Planner.plan_block`).
+BlockPlanner = Callable[[SourceDef, Mapping[str, str]], PlanLike]
 
 
-def build_block(site: Site, cache_dir: Path, job: BlockJob, *, planner: Planner | None = None,
+def build_block(site: Site, cache_dir: Path, job: BlockJob, *, plan: BlockPlanner,
                 lock: LockFactory | None = None, timeout: float = 3600.0) -> str:
     """Build ``job``'s block under ``cache_dir``; return ``"built"``, ``"exists"`` or ``"busy"``.
 
-    ``lock`` (default: :meth:`CacheIndex.lock`, a per-block file lock) makes
-    sure one builder at a time works on a block; ``"busy"`` means another
-    holds it.  ``planner`` plans the block (default: the site's commands).
+    ``plan`` plans the block's query (with the site's commands, never from
+    the cache).  ``lock`` (default: :meth:`CacheIndex.lock`, a per-block file
+    lock) makes sure one builder at a time works on a block; ``"busy"``
+    means another holds it.
 
     Raises
     ------
@@ -75,10 +81,8 @@ def build_block(site: Site, cache_dir: Path, job: BlockJob, *, planner: Planner 
             return BUSY
         if target.is_file():
             return EXISTS
-        chosen = planner if planner is not None else _site_planner(site)
-        query = block_query(level, job)
-        plan = chosen.plan(source, query, use_cache=False)
-        write_atomically(target, _block_chunks(plan, timeout))
+        planned = plan(source, block_query(level, job))
+        write_atomically(target, _block_chunks(planned, timeout))
     return BUILT
 
 
@@ -86,16 +90,16 @@ def block_query(level: LevelBlocks, job: BlockJob) -> dict[str, str]:
     """The flex query that reads one block: its time range, resolution and parameters."""
     start, end = block_range(job.block_start, level.period)
     query = {
-        "read.time.min": format_iso(start),
-        "read.time.max": format_iso(end),
-        "format.type": "das",
-        "format.version": "2",
-        "format.serial": "binary",
+        keys.READ_TIME_MIN: format_iso(start),
+        keys.READ_TIME_MAX: format_iso(end),
+        keys.FORMAT_TYPE: "das",
+        keys.FORMAT_VERSION: "2",
+        keys.FORMAT_SERIAL: "binary",
     }
     if level.level.resolution:
-        query["bin.time.max"] = f"{level.level.resolution:.17g}"
+        query[keys.BIN_TIME_MAX] = f"{level.level.resolution:.17g}"
     if level.level.params.strip():
-        query["read.opts"] = level.level.params.strip()
+        query[keys.READ_OPTS] = level.level.params.strip()
     return query
 
 
@@ -129,14 +133,12 @@ def _copy(chunks: Iterable[bytes], output: BinaryIO) -> None:
             view = view[output.write(view):]
 
 
-def _block_chunks(plan: Plan, timeout: float) -> Iterable[bytes]:
+def _block_chunks(plan: PlanLike, timeout: float) -> Iterable[bytes]:
     """The planned pipeline's output; a "no data" answer becomes an empty das2 stream.
 
     A failure at any point raises :class:`ReaderError` (no exception packet is
     appended: a block must hold only good data).
     """
-    from dasflex_core.runner import start_pipeline
-
     pipeline = start_pipeline(plan.stages, cwd=plan.cwd, error_format=None,
                               first_byte_timeout=timeout, total_timeout=timeout)
     try:
@@ -170,12 +172,6 @@ def _check_paramset(job: BlockJob, level: LevelBlocks) -> None:
         raise QueryError(
             f"Cache level '{job.level_key}' of {job.source_id} is for parameters "
             f"'{level.paramset}', not '{job.paramset}'")
-
-
-def _site_planner(site: Site) -> Planner:
-    from dasflex_core.planner import planner_for_site
-
-    return planner_for_site(site)
 
 
 def _fsync_directory(directory: Path) -> None:

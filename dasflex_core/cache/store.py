@@ -33,10 +33,11 @@ from dasflex_core.cache.layout import (
     paramset_name,
     to_us2000,
 )
+from dasflex_core.dastime import SECONDS_1970_TO_2000, parse_us2000
 from dasflex_core.errors import NotFoundError, QueryError
 
 if TYPE_CHECKING:
-    from dasflex_core.sources.model import CacheLevel, Site, SourceDef
+    from dasflex_core.model import CacheLevel, Site, SourceDef
 
 __all__ = ["LOCK_SUFFIX", "TEMP_PREFIX", "CacheIndex", "LevelBlocks", "source_dir_name"]
 
@@ -167,8 +168,6 @@ class CacheIndex:
         QueryError
             For bad times, an empty range or an unknown level key.
         """
-        from dasflex_core.dastime import parse_us2000
-
         start, stop = float(parse_us2000(begin)), float(parse_us2000(end))
         if not stop > start:
             raise QueryError(f"The time range is empty: {end} is not after {begin}")
@@ -259,18 +258,13 @@ def block_range_us2000(job_start: str, period: str) -> tuple[float, float]:
     return to_us2000(start), to_us2000(end)
 
 
-#: Seconds from 1970-01-01 to 2000-01-01 (no leap seconds, as block stamps).
-UNIX_2000 = 946684800.0
-
-
 def unix_to_us2000(seconds: float) -> float:
     """Unix seconds as us2000 (the block calendar ignores leap seconds)."""
-    return (seconds - UNIX_2000) * 1.0e6
+    return (seconds - SECONDS_1970_TO_2000) * 1.0e6
 
 
 def valid_bounds(source: SourceDef) -> tuple[float, float]:
     """The source's valid range in us2000 (unbounded ends when absent or unreadable)."""
-    from dasflex_core.dastime import parse_us2000
     from dasflex_core.errors import DasFlexError
 
     bounds = [float("-inf"), float("inf")]

@@ -7,11 +7,24 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dasflex_core.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    add_cache_dir_option,
+    add_config_option,
+    add_json_option,
+    add_redis_option,
+    add_site_option,
+    add_timeout_option,
+    fail,
+    one_line_errors,
+)
+
 if TYPE_CHECKING:
     from dasflex_core.settings import Settings
 
-#: Exit statuses: all built, some failed, bad usage or configuration.
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+#: Exit statuses: all built, some failed (EXIT_FAILED), bad usage or configuration (EXIT_USAGE).
+EXIT_OK = 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,15 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _common_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--site", type=Path, default=None, metavar="DIR",
-                        help="site directory (default: the configured site)")
-    parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
-                        help="cache directory (default: DASFLEX_CACHE_DIR)")
-    parser.add_argument("--redis", default=None, metavar="URL",
-                        help="Redis server of the shared job queue, e.g. redis://host:6379/0 "
-                             "(default: DASFLEX_REDIS_URL; none: build in this process)")
-    parser.add_argument("--config", type=Path, default=None, metavar="FILE",
-                        help="settings file (TOML; default: DASFLEX_CONFIG)")
+    add_site_option(parser)
+    add_cache_dir_option(parser)
+    add_redis_option(parser, "build in this process")
+    add_config_option(parser)
 
 
 def _register_build(actions: argparse._SubParsersAction) -> None:
@@ -62,8 +70,7 @@ def _register_build(actions: argparse._SubParsersAction) -> None:
                         help="queue the jobs and exit without waiting (Redis mode only)")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help="build threads without Redis (default: the job_workers setting)")
-    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                        help="stop waiting after this many seconds (default: no limit)")
+    add_timeout_option(parser, "stop waiting after this many seconds (default: no limit)")
     _common_options(parser)
     parser.set_defaults(run=run_build)
 
@@ -75,7 +82,7 @@ def _register_status(actions: argparse._SubParsersAction) -> None:
         description="Count the block files of every cached source per level, and show the "
                     "job queue's counts (Redis mode) or that jobs run embedded.",
     )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_json_option(parser)
     _common_options(parser)
     parser.set_defaults(run=run_status)
 
@@ -89,8 +96,7 @@ def _usage(parser: argparse.ArgumentParser) -> Any:
 
 
 def _fail(message: str) -> int:
-    print(f"dasflex cache: {message}", file=sys.stderr)
-    return EXIT_USAGE
+    return fail("cache", message, EXIT_USAGE)
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
@@ -109,21 +115,17 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
 # ---------------------------------------------------------------------- build
 
 
+@one_line_errors("cache", EXIT_USAGE)
 def run_build(args: argparse.Namespace) -> int:
     """Queue (and wait for) the missing blocks; 0 all built, 1 failures, 2 usage."""
-    from dasflex_core.errors import DasFlexError
-
-    try:
-        extra = {} if args.workers is None else {"job_workers": args.workers}
-        settings = _settings(args, **extra)
-        if settings.cache_dir is None:
-            return _fail("no cache directory: give --cache-dir or set DASFLEX_CACHE_DIR")
-        if args.no_wait and not settings.redis_url:
-            return _fail("--no-wait needs a shared queue (--redis or DASFLEX_REDIS_URL): "
-                         "without one this command builds the blocks itself")
-        return _build(args, settings)
-    except DasFlexError as error:
-        return _fail(str(error))
+    extra = {} if args.workers is None else {"job_workers": args.workers}
+    settings = _settings(args, **extra)
+    if settings.cache_dir is None:
+        return _fail("no cache directory: give --cache-dir or set DASFLEX_CACHE_DIR")
+    if args.no_wait and not settings.redis_url:
+        return _fail("--no-wait needs a shared queue (--redis or DASFLEX_REDIS_URL): "
+                     "without one this command builds the blocks itself")
+    return _build(args, settings)
 
 
 def _build(args: argparse.Namespace, settings: Settings) -> int:
@@ -195,17 +197,13 @@ def _wait(queue: Any, jobs: list[Any], timeout: float | None) -> int:
 # ---------------------------------------------------------------------- status
 
 
+@one_line_errors("cache", EXIT_USAGE)
 def run_status(args: argparse.Namespace) -> int:
     """Print the blocks per source and level and the queue's counts."""
-    from dasflex_core.errors import DasFlexError
-
-    try:
-        settings = _settings(args)
-        if settings.cache_dir is None:
-            return _fail("no cache directory: give --cache-dir or set DASFLEX_CACHE_DIR")
-        report = _status(settings)
-    except DasFlexError as error:
-        return _fail(str(error))
+    settings = _settings(args)
+    if settings.cache_dir is None:
+        return _fail("no cache directory: give --cache-dir or set DASFLEX_CACHE_DIR")
+    report = _status(settings)
     if args.json:
         import json
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-from dasflex_core.commands import builtin_commands
-from dasflex_core.commands.requirements import unavailable_outputs
-from dasflex_core.sources.model import Site
+from dasflex_core.cli.common import add_site_option, configured_site_dir, fail, one_line_errors
+from dasflex_core.commands.extras import install_hint
+from dasflex_core.commands.requirements import UnavailableOutput, unavailable_outputs
+from dasflex_core.model import Site
+from dasflex_core.planner import planner_for_site
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,29 +21,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "formats that are off because a Python module is missing are listed "
                     "(not an error).",
     )
-    parser.add_argument("--site", type=Path, default=None, metavar="DIR",
-                        help="site directory (default: the configured site, i.e. the bundled examples)")
+    add_site_option(parser)
     parser.set_defaults(run=run)
 
 
+@one_line_errors("check")
 def run(args: argparse.Namespace) -> int:
     """Check the site; print problems to stderr or one OK line to stdout."""
-    from dasflex_core.cli._site import configured_site_dir
-    from dasflex_core.errors import DasFlexError
     from dasflex_core.sources.loader import scan_site
 
-    try:
-        site_dir = args.site if args.site is not None else configured_site_dir()
-    except DasFlexError as exc:
-        print(f"dasflex check: {exc}", file=sys.stderr)
-        return 1
+    site_dir = args.site if args.site is not None else configured_site_dir()
     report = scan_site(site_dir)
     for problem in report.problems:
-        print(f"dasflex check: {problem}", file=sys.stderr)
+        fail("check", problem)
     if report.problems:
         count = len(report.problems)
-        print(f"dasflex check: {count} problem{'s' if count > 1 else ''} in {site_dir}", file=sys.stderr)
-        return 1
+        return fail("check", f"{count} problem{'s' if count > 1 else ''} in {site_dir}")
     site = report.site
     print(f"OK: {len(site)} sources, {len(site.directories)} directories in {site.root}")
     for line in formats_off(site):
@@ -53,7 +46,14 @@ def run(args: argparse.Namespace) -> int:
 
 def formats_off(site: Site) -> list[str]:
     """One line per output format this installation cannot make, with the reason."""
-    table = builtin_commands()
-    if site.commands is not None:
-        table = table.merged(site.commands)
-    return [output.message for output in unavailable_outputs(table)]
+    table = planner_for_site(site).table
+    return [off_message(output) for output in unavailable_outputs(table)]
+
+
+def off_message(output: UnavailableOutput) -> str:
+    """One line: which format is off, which modules are missing and how to install them."""
+    modules = ", ".join(output.missing)
+    hints = "; ".join(dict.fromkeys(install_hint(module) for module in output.missing))
+    noun, verb = ("module", "is") if len(output.missing) == 1 else ("modules", "are")
+    return (f"format {output.format} is off: the Python {noun} {modules} {verb} not "
+            f"installed ({hints})")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from dasflex_core.cli.common import one_line_errors
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,16 +25,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+@one_line_errors("import")
 def run(args: argparse.Namespace) -> int:
     """Import the site and print the report."""
-    from dasflex_core.errors import DasFlexError
     from dasflex_core.migrate import import_site
 
-    try:
-        report = import_site(args.old_site, args.new_site, overwrite=args.force)
-    except DasFlexError as exc:
-        print(f"dasflex import: {exc}", file=sys.stderr)
-        return 1
+    report = import_site(args.old_site, args.new_site, overwrite=args.force)
     for line in report.lines():
         print(line)
     if report.ok:

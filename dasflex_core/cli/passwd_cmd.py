@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
+from dasflex_core.cli.common import EXIT_USAGE, one_line_errors
+
 MIN_PASSWORD_LENGTH = 8
 
 
@@ -50,18 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+@one_line_errors("passwd", EXIT_USAGE)
 def run(args: argparse.Namespace) -> int:
     """Carry out one action; errors are one line on stderr and exit status 2."""
-    from dasflex_core.errors import DasFlexError
-
-    try:
-        return _dispatch(args)
-    except DasFlexError as error:
-        print(f"dasflex passwd: {error}", file=sys.stderr)
-        return 2
-
-
-def _dispatch(args: argparse.Namespace) -> int:
     action = args.action
     if action in ("group-add", "group-remove"):
         groups = _path(args.groups, "groups_file", "--groups")

@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-CONVENTIONS = ("das2", "flex", "flexRT", "hapi")
+from dasflex_core import keys
+from dasflex_core.cli.common import (
+    add_cache_dir_option,
+    add_site_option,
+    configured_site_dir,
+    one_line_errors,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,26 +34,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("source_id", metavar="SOURCE_ID", help="e.g. Examples/Random")
     parser.add_argument("settings", nargs="*", metavar="KEY=VALUE",
                         help="query parameters, e.g. read.time.min=2017-01-01")
-    parser.add_argument("--site", type=Path, default=None, metavar="DIR",
-                        help="site directory (default: the bundled examples)")
-    parser.add_argument("--convention", choices=CONVENTIONS, default="flex",
+    add_site_option(parser)
+    parser.add_argument("--convention", choices=keys.CONVENTIONS, default=keys.FLEX,
                         help="query convention of the keys (default: flex)")
-    parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
-                        help="the block cache to consult (default: the settings' cache_dir)")
+    add_cache_dir_option(parser)
     parser.set_defaults(run=run)
 
 
+@one_line_errors("plan")
 def run(args: argparse.Namespace) -> int:
     """Plan and print; problems go to stderr as one line, exit status 1."""
-    from dasflex_core.errors import DasFlexError
-
-    try:
-        query = _parse_settings(args.settings)
-        cache_dir = args.cache_dir if args.cache_dir is not None else _settings_cache_dir()
-        result = plan_request(args.site, args.source_id, query, args.convention, cache_dir)
-    except DasFlexError as exc:
-        print(f"dasflex plan: {exc}", file=sys.stderr)
-        return 1
+    query = _parse_settings(args.settings)
+    cache_dir = args.cache_dir if args.cache_dir is not None else _settings_cache_dir()
+    result = plan_request(args.site, args.source_id, query, args.convention, cache_dir)
     print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
     return 0
 
@@ -59,7 +57,7 @@ def plan_request(site_dir: Path | None, source_id: str, query: dict[str, str],
     from dasflex_core.planner import plan, planner_for_site
     from dasflex_core.sources.loader import load_site
 
-    site = load_site(site_dir if site_dir is not None else _default_site())
+    site = load_site(site_dir if site_dir is not None else configured_site_dir())
     planner = planner_for_site(site, cache_dir=cache_dir)
     return plan(site, query, convention, source_id=source_id, planner=planner)
 
@@ -70,13 +68,6 @@ def _settings_cache_dir() -> Path | None:
 
     value = getattr(load_settings(), "cache_dir", None)
     return Path(value) if value else None
-
-
-def _default_site() -> Path:
-    """The bundled example site."""
-    from dasflex_core.settings import default_site_dir
-
-    return default_site_dir()
 
 
 def _parse_settings(settings: list[str]) -> dict[str, str]:

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dasflex_core.cli.common import (
+    add_site_option,
+    add_timeout_option,
+    existing_site_dir,
+    fail,
+    one_line_errors,
+    positive_timeout,
+)
+
+if TYPE_CHECKING:
+    from dasflex_core.verify import Check
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,33 +30,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("sources", nargs="*", metavar="SOURCE",
                         help="source ids to verify (default: every source of the site)")
-    parser.add_argument("--site", type=Path, default=None, metavar="DIR",
-                        help="site directory (default: the configured site)")
+    add_site_option(parser)
     parser.add_argument("--first", action="store_true",
                         help="only the first example range of each source")
     parser.add_argument("--no-hapi", action="store_true", help="skip the HAPI outputs")
-    parser.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
-                        help="seconds each pipeline may run (default 120)")
+    add_timeout_option(parser, "seconds each pipeline may run (default 120)", 120.0)
     parser.add_argument("--jobs", type=int, default=2, metavar="N",
                         help="example ranges verified at once (default 2)")
     parser.add_argument("--quiet", action="store_true", help="print only failed rows")
     parser.set_defaults(run=run)
 
 
+@one_line_errors("verify")
 def run(args: argparse.Namespace) -> int:
     """Verify the site; print the table; 1 if anything failed, else 0."""
-    from dasflex_core.errors import DasFlexError
-
-    try:
-        checks = _verify(args)
-    except DasFlexError as error:
-        print(f"dasflex verify: {error}", file=sys.stderr)
-        return 1
     from dasflex_core.verify import format_table
 
+    checks = _verify(args)
     if not checks:
-        print("dasflex verify: no data source to verify", file=sys.stderr)
-        return 1
+        return fail("verify", "no data source to verify")
     shown = [check for check in checks if check.failed] if args.quiet else checks
     if shown:
         print(format_table(shown))
@@ -54,15 +58,11 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _verify(args: argparse.Namespace) -> list:
-    from dasflex_core.cli._site import existing_site_dir
+def _verify(args: argparse.Namespace) -> list[Check]:
     from dasflex_core.sources.loader import load_site
     from dasflex_core.verify import verify_site
 
-    if args.timeout <= 0:
-        from dasflex_core.errors import QueryError
-
-        raise QueryError("--timeout must be positive")
+    timeout = positive_timeout(args.timeout)
     site = load_site(existing_site_dir(args.site))
     return verify_site(site, args.sources, first_only=args.first, hapi=not args.no_hapi,
-                       timeout=args.timeout, jobs=args.jobs)
+                       timeout=timeout, jobs=args.jobs)

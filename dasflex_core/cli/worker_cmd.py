@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-#: Exit statuses: stopped normally, lost Redis, bad usage or configuration.
-EXIT_OK, EXIT_LOST, EXIT_USAGE = 0, 1, 2
+from dasflex_core.cli.common import (
+    EXIT_USAGE,
+    add_cache_dir_option,
+    add_config_option,
+    add_redis_option,
+    add_site_option,
+    fail,
+)
+
+#: Exit statuses: stopped normally, lost Redis, bad usage or configuration (EXIT_USAGE).
+EXIT_OK, EXIT_LOST = 0, 1
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,14 +29,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "those elsewhere.  Exit status: 0 when stopped (or done with --burst), 1 "
                     "when Redis is lost, 2 for bad usage.",
     )
-    parser.add_argument("--redis", default=None, metavar="URL",
-                        help="Redis server, e.g. redis://host:6379/0 (default: DASFLEX_REDIS_URL)")
+    add_redis_option(parser)
     parser.add_argument("--queue", default=None, metavar="NAME",
                         help="queue name (default: the job_queue setting, 'dasflex')")
-    parser.add_argument("--site", type=Path, default=None, metavar="DIR",
-                        help="site directory on this machine (default: the path in each job)")
-    parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
-                        help="cache directory on this machine (default: the path in each job)")
+    add_site_option(parser, "site directory on this machine (default: the path in each job)")
+    add_cache_dir_option(parser, "cache directory on this machine (default: the path in each job)")
     parser.add_argument("--burst", action="store_true",
                         help="exit when the queue is empty instead of waiting for jobs")
     parser.add_argument("--outage", type=float, default=60.0, metavar="SECONDS",
@@ -37,14 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "(default 60)")
     parser.add_argument("--name", default=None, metavar="NAME",
                         help="worker name shown in the queue status (default: RQ's)")
-    parser.add_argument("--config", type=Path, default=None, metavar="FILE",
-                        help="settings file (TOML; default: DASFLEX_CONFIG)")
+    add_config_option(parser)
     parser.set_defaults(run=run)
-
-
-def _fail(message: str, status: int) -> int:
-    print(f"dasflex worker: {message}", file=sys.stderr)
-    return status
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,15 +54,15 @@ def run(args: argparse.Namespace) -> int:
         overrides = {} if args.redis is None else {"redis_url": args.redis}
         settings = load_settings(args.config, **overrides)
     except DasFlexError as error:
-        return _fail(str(error), EXIT_USAGE)
+        return fail("worker", str(error), EXIT_USAGE)
     if not settings.redis_url:
-        return _fail("needs a Redis server: give --redis URL or set DASFLEX_REDIS_URL "
+        return fail("worker", "needs a Redis server: give --redis URL or set DASFLEX_REDIS_URL "
                      "(without Redis, servers build their blocks themselves)", EXIT_USAGE)
     if args.outage <= 0:
-        return _fail("--outage must be positive", EXIT_USAGE)
+        return fail("worker", "--outage must be positive", EXIT_USAGE)
     for option, path in (("--site", args.site), ("--cache-dir", args.cache_dir)):
         if path is not None and not path.is_dir():
-            return _fail(f"{option} {path}: no such directory", EXIT_USAGE)
+            return fail("worker", f"{option} {path}: no such directory", EXIT_USAGE)
     from dasflex_core.jobs.worker import run_worker
 
     try:
@@ -73,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
                           cache_dir=args.cache_dir.resolve() if args.cache_dir else None,
                           outage_limit=args.outage, name=args.name)
     except DasFlexError as error:
-        return _fail(str(error), EXIT_LOST)
+        return fail("worker", str(error), EXIT_LOST)
     except Exception as error:  # noqa: BLE001 - one line, never a traceback
         from dasflex_core.jobs import public_error
 
-        return _fail(f"stopped: {public_error(error)}", EXIT_LOST)
+        return fail("worker", f"stopped: {public_error(error)}", EXIT_LOST)

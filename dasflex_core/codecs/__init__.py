@@ -31,10 +31,15 @@ def make_reader(first_bytes: bytes) -> Any:
 
     The reader is new: feed it ``first_bytes`` (and what follows) as usual.
     """
-    if stream_version(first_bytes) == "das2":
-        from .das2 import Das2Reader
+    return new_reader(stream_version(first_bytes))
 
-        return Das2Reader()
-    from .das3 import Das3Reader
 
-    return Das3Reader()
+def new_reader(version: str) -> Any:
+    """A new Das3Reader for ``"das3"``, else a new Das2Reader."""
+    if version == "das3":
+        from .das3 import Das3Reader
+
+        return Das3Reader()
+    from .das2 import Das2Reader
+
+    return Das2Reader()

@@ -18,7 +18,6 @@ anything else raises :class:`~dasflex_core.errors.StreamError`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -26,8 +25,7 @@ import numpy as np
 
 from ..errors import StreamError
 from . import das2 as d2
-from .das3_encode import encode_records
-from .das3_fields import packet_fields, value_dtype
+from .das3_fields import PacketField, packet_fields, value_dtype
 from .das3_model import (
     Dataset,
     Dimension,
@@ -38,8 +36,6 @@ from .das3_model import (
     Values,
     Variable,
 )
-from .das3_xml import dataset_xml, stream_header_xml
-from .events import Comment, DataRun, Event, HeaderDefined, StreamException, StreamStart
 
 _OPERATION_ROLES = {"BIN_AVG": "average", "BIN_MIN": "min", "BIN_MAX": "max"}
 _ROLE_OPERATIONS = {role: operation for operation, role in _OPERATION_ROLES.items()}
@@ -49,8 +45,6 @@ _DAS3_TO_DAS2_REAL = {"<f8": "little_endian_real8", ">f8": "sun_real8",
 #: das2C widens asciiN planes to N + 2 bytes in das3 (``%.Ne`` keeps 2 more digits).
 _ASCII_WIDENING = 2
 _TIME_FILL_TEXT = "0001-01-01T00:00:00.000000"
-_DAS2_TO_DAS3_EXCEPTIONS = {"NoDataInInterval": "NoMatchingData", "IllegalArgument": "QueryError"}
-_DAS3_TO_DAS2_EXCEPTIONS = {"NoMatchingData": "NoDataInInterval", "QueryError": "IllegalArgument"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,11 +341,6 @@ def _units_parse(units: str) -> bool:
     return True
 
 
-def das3_exception_type(das2_type: str) -> str:
-    """The das3 exception type for a das2 one (NoDataInInterval -> NoMatchingData)."""
-    return _DAS2_TO_DAS3_EXCEPTIONS.get(das2_type, "ServerError")
-
-
 def property_to_das2(prop: Property3) -> d2.Property:
     """A das3 ``<p>`` as a das2 property (type prefix and text)."""
     kind = prop.type
@@ -531,71 +520,26 @@ def _data_planes(field: Any, dataset: Dataset, ytags: tuple[np.ndarray, str, boo
 
 
 # --------------------------------------------------------------------------
-# Whole-stream converters
+# Records
 
 
-def convert_das2_to_das3(events: Iterable[Event]) -> Iterator[bytes]:
-    """das3 bytes for das2 events (binary values kept, text values as text)."""
-    from .das3 import encode_comment, encode_exception, encode_header, encode_packet
-
-    stream: d2.StreamHeader | None = None
-    mappings: dict[int, Das2Mapping] = {}
-    for event in events:
-        if isinstance(event, StreamStart):
-            stream = event.header
-            yield encode_packet("Sx", None, stream_header_xml(stream_header_from_das2(
-                event.header)))
-        elif isinstance(event, HeaderDefined):
-            mapping = map_das2_packet(event.header, stream)
-            mappings[event.packet_id] = mapping
-            yield encode_header(event.packet_id, dataset_xml(mapping.dataset))
-        elif isinstance(event, DataRun):
-            mapping = mappings[event.packet_id]
-            yield encode_records(event.packet_id, mapping.dataset,
-                                 _das3_records(mapping, event.records))
-        elif isinstance(event, Comment):
-            yield encode_comment(event.type, event.source, event.value)
-        elif isinstance(event, StreamException):
-            yield encode_exception(das3_exception_type(event.type), event.message)
-
-
-def _das3_records(mapping: Das2Mapping, records: np.ndarray) -> np.ndarray:
-    fields = packet_fields(mapping.dataset)
-    out = np.empty(len(records), dtype=value_dtype(fields))
+def das3_records(fields: list[PacketField], sources: dict[str, tuple[str, int | None]],
+                 records: np.ndarray, dtype: np.dtype | None = None) -> np.ndarray:
+    """das2 ``records`` as the values of das3 packet ``fields`` (``sources``: see
+    :class:`Das2Mapping`); ``dtype`` is ``value_dtype(fields)`` when already known."""
+    out = np.empty(len(records), dtype=value_dtype(fields) if dtype is None else dtype)
     for field in fields:
-        name, _ = mapping.sources[field.key]
+        name, _ = sources[field.key]
         out[field.key] = records[name]
     return out
 
 
-def convert_das3_to_das2(events: Iterable[Event]) -> Iterator[bytes]:
-    """das2 bytes for das3 events (raises StreamError for datasets without a das2 form)."""
-    mappings: dict[int, Das3Mapping] = {}
-    for event in events:
-        if isinstance(event, StreamStart):
-            header = stream_header_to_das2(event.header)
-            yield d2.encode_header_packet(0, header.to_xml())
-        elif isinstance(event, HeaderDefined):
-            if isinstance(event.header, Dataset):
-                mapping = map_das3_dataset(event.header, event.packet_id)
-            else:  # a das2 <packet> already, in das3 framing
-                mapping = Das3Mapping(event.header, {name: (name, None)
-                                                     for name in event.header.fields})
-            mappings[event.packet_id] = mapping
-            yield d2.encode_header_packet(event.packet_id, mapping.header.to_xml())
-        elif isinstance(event, DataRun):
-            mapping = mappings[event.packet_id]
-            yield d2.encode_records(mapping.header, _das2_records(mapping, event.records))
-        elif isinstance(event, Comment):
-            yield d2.encode_comment(event.type, event.source, event.value)
-        elif isinstance(event, StreamException):
-            yield d2.encode_exception(_DAS3_TO_DAS2_EXCEPTIONS.get(event.type, event.type),
-                                      event.message)
-
-
-def _das2_records(mapping: Das3Mapping, records: Any) -> np.ndarray:
+def das2_records(mapping: Das3Mapping, records: np.ndarray | list[dict[str, Any]],
+                 offset: int | None = None) -> np.ndarray:
+    """das3 ``records`` as the records of ``mapping.header`` (ragged records have no
+    das2 form: StreamError at ``offset``)."""
     if not isinstance(records, np.ndarray):
-        raise StreamError("ragged das3 records have no das2 form")
+        raise StreamError("ragged das3 records have no das2 form", offset)
     header = mapping.header
     out = np.empty(len(records), dtype=header.record_dtype)
     for name in header.fields:

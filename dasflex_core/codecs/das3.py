@@ -78,8 +78,6 @@ __all__ = [
 _FRAME = re.compile(rb"\|([A-Za-z]{2})\|(\d{0,10})\|(\d{1,9})\|")
 _MAX_FRAME_PREFIX = 26
 _SUPPORTED = (b"Sx", b"Hx", b"Pd", b"Cx", b"Ex")
-#: das3 exception types das2C writes, and the das2 spellings mapped onto them.
-EXCEPTION_TYPES = ("NoMatchingData", "ServerError", "QueryError")
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,14 +5,20 @@ order.  ``raw`` always holds the exact bytes of the packet(s), framing
 included, so that a pass-through writer reproduces the input byte for byte.
 ``offset`` is the byte offset of the event's first byte in the (decompressed)
 stream.  ``header`` objects are codec specific (see ``das2.py``/``das3.py``).
+
+:class:`EventStream` is the one event dispatch: a handler subclasses it and
+overrides the ``on_*`` methods for the kinds of event it uses.  Importing
+this module does not import numpy.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,3 +83,60 @@ class StreamException:
 
 
 Event = StreamStart | HeaderDefined | DataRun | Comment | StreamException
+
+#: What the ``on_*`` methods of an :class:`EventStream` return.
+Result = TypeVar("Result")
+
+
+class EventStream(Generic[Result]):
+    """Routes each stream event to the ``on_*`` method for its kind.
+
+    :meth:`dispatch` handles one event and returns what its ``on_*`` method
+    returns (``Result``: bytes for a converter, None for a handler that
+    writes as it goes); the methods a subclass does not override do nothing
+    and return None.  :meth:`handle` dispatches a batch in order and stops
+    once ``done`` is set, so a reading loop can stop early too.
+    """
+
+    done: bool = False
+
+    def handle(self, events: Iterable[Event]) -> None:
+        """Dispatch a batch of events, in order, until ``done``."""
+        for event in events:
+            if self.done:
+                return
+            self.dispatch(event)
+
+    def dispatch(self, event: Event) -> Result | None:
+        """Call the ``on_*`` method for ``event``; return its result."""
+        if isinstance(event, DataRun):
+            return self.on_data(event)
+        if isinstance(event, HeaderDefined):
+            return self.on_packet_header(event)
+        if isinstance(event, StreamStart):
+            return self.on_stream_start(event)
+        if isinstance(event, Comment):
+            return self.on_comment(event)
+        if isinstance(event, StreamException):
+            return self.on_exception(event)
+        return None
+
+    def on_data(self, run: DataRun) -> Result | None:
+        """A run of data records."""
+        return None
+
+    def on_packet_header(self, event: HeaderDefined) -> Result | None:
+        """A packet header (das2) or dataset (das3) defined or redefined."""
+        return None
+
+    def on_stream_start(self, event: StreamStart) -> Result | None:
+        """The stream header."""
+        return None
+
+    def on_comment(self, event: Comment) -> Result | None:
+        """A comment packet."""
+        return None
+
+    def on_exception(self, event: StreamException) -> Result | None:
+        """An exception packet."""
+        return None

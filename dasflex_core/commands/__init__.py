@@ -4,8 +4,16 @@
 site's ``_commands.json`` registers its tools: both follow
 ``schemas/commands.schema.json`` and load into a :class:`CommandTable`.  A
 site table is laid over the built-in one with :meth:`CommandTable.merged`:
-its commands replace built-in commands of the same name, its parameters,
-conventions and stream formats are added or replace the built-in ones.
+its commands replace built-in commands of the same name, its parameters and
+stream formats are added or replace the built-in ones, and its conventions
+are laid over the built-in ones key by key.
+
+``builtin.json`` is the one place that declares the standard query
+parameters (:func:`builtin_param`; their names are in
+:mod:`dasflex_core.keys`), the request conventions (how ``das2`` and
+``hapi`` keys become ``flex`` keys) and the default reducer; definitions
+and the planner ask it.  A site's ``_commands.json`` is read by
+:func:`dasflex_core.sources.loader.load_command_table`.
 
 Examples
 --------
@@ -18,85 +26,33 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dasflex_core.errors import DefinitionError
-from dasflex_core.sources.model import (
+from dasflex_core.model import (
     CommandDef,
     CommandRole,
+    CommandTable,
     Condition,
     Convention,
     EnumValue,
     Param,
     ParamType,
     SetEntry,
+    StreamFormat,
     StreamType,
 )
 
-if TYPE_CHECKING:
-    from dasflex_core.sources.checks import SchemaChecks
-
 __all__ = [
-    "CommandTable",
-    "StreamFormat",
     "builtin_commands",
-    "load_command_table",
+    "builtin_param",
     "parse_command_table",
     "schema_path",
+    "validate_document",
 ]
-
-#: Name of the optional command table file at the root of a site.
-SITE_TABLE_NAME = "_commands.json"
-
-
-@dataclass(frozen=True, slots=True)
-class StreamFormat:
-    """How a stream type is offered: the format keys selecting it, MIME, extension.
-
-    ``style`` is the ``format.style`` value that selects it ("" for a format's
-    default layout, which requests without ``format.style`` get).
-    """
-
-    stream: StreamType
-    format: str
-    version: str
-    mime: str
-    extension: str
-    title: str = ""
-    style: str = ""
-
-
-@dataclass(frozen=True)
-class CommandTable:
-    """Commands, the parameters they read, conventions and stream formats.
-
-    ``aliases`` maps a parameter to value renames applied after checking
-    (e.g. ``format.delim``: ``tab`` -> a tab character); ``value_maps`` maps a
-    convention to per-incoming-key value renames (das2 ``ascii=1``).
-    """
-
-    commands: tuple[CommandDef, ...] = ()
-    params: Mapping[str, Param] = field(default_factory=dict)
-    conventions: Mapping[str, Convention] = field(default_factory=dict)
-    value_maps: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
-    aliases: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    streams: Mapping[StreamType, StreamFormat] = field(default_factory=dict)
-
-    def merged(self, site: CommandTable) -> CommandTable:
-        """This table with ``site``'s entries added; same names are replaced."""
-        replaced = {command.name for command in site.commands}
-        kept = tuple(c for c in self.commands if c.name not in replaced)
-        return CommandTable(
-            commands=kept + site.commands,
-            params={**self.params, **site.params},
-            conventions={**self.conventions, **site.conventions},
-            value_maps={**self.value_maps, **site.value_maps},
-            aliases={**self.aliases, **site.aliases},
-            streams={**self.streams, **site.streams},
-        )
 
 
 def schema_path() -> Path:
@@ -111,27 +67,15 @@ def builtin_commands() -> CommandTable:
     return parse_command_table(json.loads(text), "builtin.json")
 
 
-def load_command_table(path: Path | str, validate: bool = True,
-                       checks: SchemaChecks | None = None) -> CommandTable:
-    """Read and check a command table file (a site's ``_commands.json``).
+def builtin_param(key: str) -> Param:
+    """The built-in declaration of the query parameter ``key`` (see :mod:`dasflex_core.keys`).
 
-    Raises
-    ------
-    DefinitionError
-        Naming the file, the key and the reason.
+    Examples
+    --------
+    >>> builtin_param("read.time.min").label
+    'Start'
     """
-    path = Path(path)
-    try:
-        document = json.loads(path.read_text("utf-8"))
-    except OSError as exc:
-        raise DefinitionError(str(path), None, f"cannot read: {exc.strerror}") from exc
-    except ValueError as exc:
-        raise DefinitionError(str(path), None, f"invalid JSON: {exc}") from exc
-    if validate and checks is not None:
-        checks.check(document, str(path), schema_path(), validate_document)
-    elif validate:
-        validate_document(document, str(path))
-    return parse_command_table(document, str(path))
+    return builtin_commands().params[key]
 
 
 def validate_document(document: Any, where: str) -> None:
@@ -194,7 +138,9 @@ def _param(key: str, entry: Mapping[str, Any], where: str) -> Param:
     return Param(
         key=key,
         type=kind,
+        label=entry.get("label", ""),
         title=entry.get("title", ""),
+        units=entry.get("units", ""),
         range=(str(bounds[0]), str(bounds[1])) if bounds else None,
         enum=tuple(EnumValue(str(value)) for value in entry.get("enum", ())),
         default=entry.get("default"),

@@ -2,8 +2,8 @@
 
 A command whose modules are not installed gets no edge in the planner's
 graph, so a server without pyarrow simply does not offer Parquet; ``dasflex
-check`` lists such outputs with the reason and the install command
-(:func:`unavailable_outputs`).  Availability is looked up once per module
+check`` lists such outputs (:func:`unavailable_outputs`) with the reason
+and the install command.  Availability is looked up once per module
 with :func:`importlib.util.find_spec`, which does not import the module.
 
 Examples
@@ -15,18 +15,15 @@ Examples
 from __future__ import annotations
 
 import importlib.util
-import re
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from dasflex_core.commands import CommandTable
-    from dasflex_core.sources.model import CommandDef
+    from dasflex_core.model import CommandDef, CommandTable
 
-#: The distribution whose extras say how to install a missing module.
-DISTRIBUTION = "dasflex"
-_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9_.-]+)[^;]*;\s*extra\s*==\s*['\"]([^'\"]+)['\"]")
+__all__ = ["UnavailableOutput", "command_available", "missing_modules", "module_available",
+           "unavailable_outputs"]
 
 
 @cache
@@ -48,40 +45,17 @@ def command_available(command: CommandDef) -> bool:
     return not missing_modules(command)
 
 
-@cache
-def install_hint(module: str) -> str:
-    """How to install ``module``: ``pip install 'dasflex[EXTRA]'`` when an extra has it."""
-    from importlib import metadata
-
-    try:
-        requirements = metadata.requires(DISTRIBUTION) or []
-    except metadata.PackageNotFoundError:
-        requirements = []
-    wanted = module.lower().replace("_", "-")
-    for text in requirements:
-        match = _REQUIREMENT.match(text)
-        if match and match.group(1).lower().replace("_", "-") == wanted \
-                and match.group(2) not in ("all", "dev"):
-            return f"pip install '{DISTRIBUTION}[{match.group(2)}]'"
-    return f"pip install {module}"
-
-
 @dataclass(frozen=True, slots=True)
 class UnavailableOutput:
-    """An output no command can make here, and why."""
+    """An output no command can make here (``format``), its commands and the missing modules.
+
+    ``dasflex check`` says so, with the install command
+    (:func:`dasflex_core.cli.check_cmd.off_message`).
+    """
 
     format: str
     commands: tuple[str, ...]
     missing: tuple[str, ...]
-
-    @property
-    def message(self) -> str:
-        """One line: what is off, what is missing and how to install it."""
-        modules = ", ".join(self.missing)
-        hints = "; ".join(dict.fromkeys(install_hint(module) for module in self.missing))
-        noun = "module" if len(self.missing) == 1 else "modules"
-        return (f"format {self.format} is off: the Python {noun} {modules} "
-                f"{'is' if len(self.missing) == 1 else 'are'} not installed ({hints})")
 
 
 def unavailable_outputs(table: CommandTable) -> list[UnavailableOutput]:

@@ -11,8 +11,8 @@ from dasflex_core.errors import PipelineTimeoutError
 if TYPE_CHECKING:
     from dasflex_core.cache import BlockJob
     from dasflex_core.cache.store import CacheIndex
-    from dasflex_core.jobs import Builder
-    from dasflex_core.sources.model import Site
+    from dasflex_core.jobs.base import Builder
+    from dasflex_core.model import Site
 
 #: Seconds between two looks at a block another process is building.
 BUSY_POLL = 0.2
@@ -25,7 +25,7 @@ def default_builder() -> Builder:
     return build_block
 
 
-def site_planner(site: Site, cache_dir: Path) -> Any:
+def site_planner(site: Site, cache_dir: Path | None = None) -> Any:
     """A planner for builds: the site's command table, no server URL."""
     from dasflex_core.planner import planner_for_site
 
@@ -44,12 +44,16 @@ def build_until_done(builder: Builder, site: Site, cache_dir: Path, job: BlockJo
                      planner: Any = None, timeout: float = 3600.0) -> str:
     """Build ``job``'s block; while another process holds it ("busy"), wait for that build.
 
+    ``planner`` plans the block (:meth:`~dasflex_core.planner.Planner.plan_block`;
+    default: a planner over the site's commands).
+
     Returns "built" or "exists"; raises the builder's DasFlexError on failure
     and :class:`PipelineTimeoutError` when the other build outlasts ``timeout``.
     """
+    plan = (planner if planner is not None else site_planner(site)).plan_block
     deadline = time.monotonic() + timeout
     while True:
-        outcome = builder(site, cache_dir, job, planner=planner, timeout=timeout)
+        outcome = builder(site, cache_dir, job, plan=plan, timeout=timeout)
         if outcome != "busy":
             return str(outcome)
         if time.monotonic() >= deadline:

@@ -21,7 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dasflex_core.jobs import (
+from dasflex_core.jobs.base import (
     FAILED,
     FAILED_RETRY_AFTER,
     FINISHED,
@@ -39,7 +39,7 @@ from dasflex_core.jobs.build import is_built
 if TYPE_CHECKING:
     from dasflex_core.cache import BlockJob
     from dasflex_core.cache.store import CacheIndex
-    from dasflex_core.sources.model import Site
+    from dasflex_core.model import Site
 
 LOG = logging.getLogger("dasflex.jobs")
 
@@ -155,8 +155,8 @@ class EmbeddedQueue:
 
         try:
             return site_planner(self.site, self.cache_dir)
-        except Exception:  # noqa: BLE001 - the builder makes its own then
-            LOG.warning("cannot make the build planner; the builder makes one per block",
+        except Exception:  # noqa: BLE001 - build_until_done makes one per block then
+            LOG.warning("cannot make the build planner; one is made per block",
                         exc_info=True)
             return None
 

@@ -27,7 +27,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dasflex_core.jobs import (
+from dasflex_core.jobs.base import (
     FAILED,
     FAILED_RETRY_AFTER,
     FINISHED,
@@ -45,7 +45,7 @@ from dasflex_core.jobs.build import is_built
 if TYPE_CHECKING:
     from dasflex_core.cache import BlockJob
     from dasflex_core.cache.store import CacheIndex
-    from dasflex_core.sources.model import Site
+    from dasflex_core.model import Site
 
 LOG = logging.getLogger("dasflex.jobs")
 

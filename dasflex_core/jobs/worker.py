@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dasflex_core.jobs import QueueUnavailableError, public_error
+from dasflex_core.jobs.base import QueueUnavailableError, public_error
 from dasflex_core.jobs.redis_queue import WORKER_CACHE_ENV, WORKER_SITE_ENV, connect, redis_errors
 
 LOG = logging.getLogger("dasflex.jobs")

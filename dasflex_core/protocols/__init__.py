@@ -2,19 +2,24 @@
 
 Each module maps a :class:`~dasflex_core.http.Request` to a
 :class:`~dasflex_core.http.Response`: ``legacy`` (the das2.2 ``?server=`` API),
-``das3`` (``/source/...`` data and catalog files), ``hapi`` (HAPI 3.3) and
-``html`` (pages).  They share the :class:`Server` context and
-:func:`stream_plan`, the one place a planned pipeline is run and streamed.
+``source_data`` (``/source/<id>/flex`` and ``/source/<id>/das2`` data),
+``catalog_files`` (``/catalog.json``, ``/source/...`` node files), ``hapi``
+(HAPI 3.3), ``html`` (pages), ``verify_page`` (``/verify``) and ``admin``;
+``routes`` is the one table that picks among them.  They share the
+:class:`Server` context and :func:`stream_plan`, the one place a planned
+pipeline is run and streamed.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
+from dasflex_core import auth, keys, runner
 from dasflex_core.errors import DasFlexError, NoDataError, NotFoundError
 from dasflex_core.http import (
     CORS_HEADERS,
@@ -23,12 +28,48 @@ from dasflex_core.http import (
     error_response,
     inband_error,
 )
+from dasflex_core.requestlog import note_pipeline
 
 if TYPE_CHECKING:
+    from dasflex_core.cache import BlockJob
+    from dasflex_core.jobs import JobQueue
+    from dasflex_core.model import Access, Site, SourceDef
+    from dasflex_core.planner import Plan, Planner
     from dasflex_core.settings import Settings
-    from dasflex_core.sources.model import Site, SourceDef
 
 LOG = logging.getLogger("dasflex.protocols")
+
+_Built = TypeVar("_Built")
+
+
+class Guarded(Protocol):
+    """What access checks read: a source, or a HAPI sub-dataset of one."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def access(self) -> Access | None: ...
+
+    @property
+    def protected(self) -> bool: ...
+
+
+class ServedPlan(runner.PlanLike, Protocol):
+    """What :func:`stream_plan` needs from a :class:`~dasflex_core.planner.Plan`.
+
+    The stages to run (:class:`~dasflex_core.runner.PlanLike`) and how to
+    label their output.
+    """
+
+    @property
+    def mime(self) -> str: ...
+
+    @property
+    def disposition(self) -> str: ...
+
+    @property
+    def filename(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -37,14 +78,12 @@ class Server:
 
     settings: Settings
     site: Site
-    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    cache: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
     started: float = field(default_factory=time.time, compare=False)
 
     @property
     def last_modified(self) -> str:
         """When the site was loaded, as an HTTP date (for metadata responses)."""
-        from email.utils import formatdate
-
         return formatdate(self.started, usegmt=True)
 
     def base_url(self, request: Request) -> str:
@@ -58,11 +97,14 @@ class Server:
             raise NotFoundError(f"no data source '{printable(source_id)}' on this server")
         return found
 
-    def memo(self, key: str, build: Any) -> Any:
-        """A value built once per server (catalog documents, HAPI infos)."""
+    def memo(self, key: str, build: Callable[[], _Built]) -> _Built:
+        """A value built once per server (catalog documents, HAPI infos).
+
+        One key always holds one kind of value: the builder's type is the result's.
+        """
         if key not in self.cache:
             self.cache[key] = build()
-        return self.cache[key]
+        return cast("_Built", self.cache[key])
 
 
 def printable(text: str, limit: int = 80) -> str:
@@ -71,24 +113,19 @@ def printable(text: str, limit: int = 80) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 3] + "..."
 
 
-#: Query keys holding a request's first time, most specific first.
-BEGIN_KEYS = ("read.time.min", "start_time", "time.min", "start")
+def request_span(server: Server, request: Request, source: SourceDef,
+                 query: Mapping[str, str], convention: str) -> tuple[str | None, str | None]:
+    """The first and last time ``query`` asks for (either may be None), as the planner reads it.
 
-#: Query keys holding a request's last time, most specific first.
-END_KEYS = ("read.time.max", "end_time", "time.max", "stop")
-
-
-def request_span(query: Any) -> tuple[str | None, str | None]:
-    """The first and last time a query asks for (either may be None)."""
-    begin = next((query.get(key) for key in BEGIN_KEYS if query.get(key)), None)
-    end = next((query.get(key) for key in END_KEYS if query.get(key)), None)
-    return begin, end
+    The planner translates ``convention``'s keys (:meth:`Planner.translate`),
+    so access checks see the very range the pipeline will read.
+    """
+    values = site_planner(server, request).translate(query, convention, source)
+    return values.get(keys.READ_TIME_MIN), values.get(keys.READ_TIME_MAX)
 
 
-def accounts(server: Server) -> Any:
-    """The server's users and groups (:class:`dasflex_core.auth.Accounts`), read once."""
-    from dasflex_core import auth
-
+def accounts(server: Server) -> auth.Accounts:
+    """The server's users and groups, read once."""
     settings = server.settings
     return server.memo("accounts", lambda: auth.load_accounts(settings.users_file,
                                                               settings.groups_file))
@@ -108,40 +145,31 @@ def check_access(server: Server, source: SourceDef, request: Request,
                  end_time: str | None = None, begin_time: str | None = None) -> None:
     """Raise 401/403 unless ``request`` may read ``source``, 413 when its range is too long.
 
-    Every data path calls this before planning.  Times not given are taken
-    from the request's query (:data:`BEGIN_KEYS`, :data:`END_KEYS`); the end
-    time decides ``AGE`` rules, the client address ``IP`` rules and
-    ``allow_from``.
+    Every data path calls this before planning, with the request's time
+    range (:func:`request_span`); the end time decides ``AGE`` rules, the
+    client address ``IP`` rules and ``allow_from``.
     """
-    from dasflex_core import auth
-
-    begin, end = request_span(request.query)
-    begin_time, end_time = begin_time or begin, end_time or end
     authorize(server, source, request, end_time)
     auth.check_span(source.id, begin_time, end_time, max_request_days(server, source))
 
 
-def authorize(server: Server, source: SourceDef, request: Request,
+def authorize(server: Server, source: Guarded, request: Request,
               end_time: str | None) -> str | None:
     """Raise 401/403 unless ``request`` may read ``source``; return the verified user, if any."""
     if not source.protected:
         return None
-    from dasflex_core import auth
-
     return auth.authorize(source, authorization=request.header("authorization"),
                           remote_addr=request.remote_addr, end_time=end_time,
                           accounts=accounts(server), allow_from=trusted_ranges(server))
 
 
-def catalog_filter(server: Server, request: Request) -> Callable[[Any], bool]:
+def catalog_filter(server: Server, request: Request) -> Callable[[Guarded], bool]:
     """A test of whether a catalog answering ``request`` may list a source.
 
     Public and IP-admitted sources are listed for everyone; other protected
     sources only when the request's credentials verify and a ``USER`` or
     ``GROUP`` rule names that user (checked once per request, lazily).
     """
-    from dasflex_core import auth
-
     allow_from = trusted_ranges(server)
     verified: list[str | None] = []
 
@@ -152,7 +180,7 @@ def catalog_filter(server: Server, request: Request) -> Callable[[Any], bool]:
             verified.append(credentials[0] if credentials and valid else None)
         return verified[0]
 
-    def visible(source: Any) -> bool:
+    def visible(source: Guarded) -> bool:
         if auth.may_list(source, remote_addr=request.remote_addr, allow_from=allow_from):
             return True
         name = user()
@@ -162,33 +190,37 @@ def catalog_filter(server: Server, request: Request) -> Callable[[Any], bool]:
 
 
 def plan_for(source: SourceDef, query: Mapping[str, str], convention: str,
-             server: Server, request: Request) -> Any:
+             server: Server, request: Request) -> Plan:
     """Plan a pipeline for ``source`` with this server's planner (one per base URL).
 
     The planner uses the site's command table and, with a ``cache_dir``,
     reads covered requests from the cache; the missing blocks a plan reports
     (``cache_gaps``) are queued when ``cache_on_demand`` is set.
     """
-    base = server.base_url(request)
-    planner = server.memo(f"planner:{base}", lambda: _site_planner(server, base))
-    plan = planner.plan(source, dict(query), convention)
+    plan = site_planner(server, request).plan(source, dict(query), convention)
     if plan.cache_gaps and server.settings.cache_on_demand:
         queue_blocks(server, plan.cache_gaps)
     return plan
 
 
-def _site_planner(server: Server, base: str) -> Any:
+def site_planner(server: Server, request: Request) -> Planner:
+    """This server's planner for ``request``'s base URL (made once per base URL)."""
+    base = server.base_url(request)
+    return server.memo(f"planner:{base}", lambda: _site_planner(server, base))
+
+
+def _site_planner(server: Server, base: str) -> Planner:
     from dasflex_core.planner import planner_for_site
 
     return planner_for_site(server.site, base, server.settings.cache_dir)
 
 
-def job_queue(server: Server) -> Any:
+def job_queue(server: Server) -> JobQueue | None:
     """The server's job queue (:mod:`dasflex_core.jobs`), made once; None without a cache."""
     if server.settings.cache_dir is None:
         return None
 
-    def build() -> Any:
+    def build() -> JobQueue:
         from dasflex_core.jobs import make_queue
 
         return make_queue(server.settings, server.site)
@@ -196,7 +228,7 @@ def job_queue(server: Server) -> Any:
     return server.memo("jobs", build)
 
 
-def queue_blocks(server: Server, jobs: Any) -> int:
+def queue_blocks(server: Server, jobs: Iterable[BlockJob]) -> int:
     """Queue cache blocks for building; never raises and never blocks a request for long."""
     try:
         queue = job_queue(server)
@@ -206,11 +238,11 @@ def queue_blocks(server: Server, jobs: Any) -> int:
         return 0
 
 
-def content_headers(plan: Any) -> list[tuple[str, str]]:
+def content_headers(plan: ServedPlan) -> list[tuple[str, str]]:
     """Content-Type, Content-Disposition and cache headers of a planned reply."""
     headers = [("Content-Type", plan.mime)]
-    filename = getattr(plan, "filename", "")
-    disposition = getattr(plan, "disposition", "") or "inline"
+    filename = plan.filename
+    disposition = plan.disposition or "inline"
     if "filename=" not in disposition and filename:
         safe = "".join(ch for ch in filename if ch.isprintable() and ch not in '"\\')
         disposition = f'{disposition}; filename="{safe}"'
@@ -219,7 +251,7 @@ def content_headers(plan: Any) -> list[tuple[str, str]]:
     return [*headers, *CORS_HEADERS]
 
 
-def stream_plan(plan: Any, request: Request, style: str, server: Server,
+def stream_plan(plan: ServedPlan, request: Request, style: str, server: Server,
                 *, headers: list[tuple[str, str]] | None = None,
                 prefix: bytes = b"", suffix: bytes = b"",
                 empty: Callable[[NoDataError], Response] | None = None) -> Response:
@@ -236,10 +268,7 @@ def stream_plan(plan: Any, request: Request, style: str, server: Server,
     headers = headers if headers is not None else content_headers(plan)
     if request.is_head:
         return Response(200, headers, b"")
-    from dasflex_core import runner
-    from dasflex_core.requestlog import note_pipeline
-
-    chunks: Any = None
+    chunks: Iterator[bytes] | None = None
     try:
         chunks = runner.run(plan, first_byte_timeout=server.settings.first_byte_timeout,
                             total_timeout=server.settings.total_timeout)
@@ -255,24 +284,24 @@ def stream_plan(plan: Any, request: Request, style: str, server: Server,
     except BaseException:
         _close(chunks)
         raise
-    body = _body(first, chunks, getattr(plan, "error_format", None) or "", prefix, suffix)
+    body = _body(first, chunks, plan.error_format or "", prefix, suffix)
     return Response(200, headers, body, close=lambda: _close(chunks),
                     zero_copy=lambda sink: _set_splice_sink(chunks, sink))
 
 
-def _set_splice_sink(chunks: Any, sink: Callable[[int, int], int]) -> None:
-    if hasattr(chunks, "splice_sink"):
+def _set_splice_sink(chunks: Iterator[bytes], sink: Callable[[int, int], int]) -> None:
+    if isinstance(chunks, runner.PipelineRun):
         chunks.splice_sink = sink
 
 
-def _first_chunk(chunks: Any) -> bytes:
+def _first_chunk(chunks: Iterable[bytes]) -> bytes:
     for chunk in chunks:
         if chunk:
             return bytes(chunk)
     return b""
 
 
-def _body(first: bytes, chunks: Any, style: str, prefix: bytes,
+def _body(first: bytes, chunks: Iterator[bytes], style: str, prefix: bytes,
           suffix: bytes) -> Iterator[bytes]:
     try:
         if prefix:
@@ -293,10 +322,10 @@ def _body(first: bytes, chunks: Any, style: str, prefix: bytes,
         yield suffix
 
 
-def _close(chunks: Any, *, log: bool = False) -> None:
+def _close(chunks: Iterator[bytes] | None, *, log: bool = False) -> None:
+    """Stop the pipeline (any iterator of chunks with a ``close``); log how its stages ended."""
     close = getattr(chunks, "close", None)
     if close is not None:
         close()
-    log_record = getattr(chunks, "log_record", None) if log else None
-    if log_record is not None and LOG.isEnabledFor(logging.INFO):
-        LOG.info("pipeline finished: %s", log_record())
+    if log and isinstance(chunks, runner.PipelineRun) and LOG.isEnabledFor(logging.INFO):
+        LOG.info("pipeline finished: %s", chunks.log_record())

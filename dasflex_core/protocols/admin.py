@@ -18,10 +18,10 @@ HTML-escaped.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from dasflex_core.errors import (
@@ -34,6 +34,9 @@ from dasflex_core.errors import (
 )
 from dasflex_core.http import MIME_HTML, Request, Response, error_response, text_response
 from dasflex_core.protocols import Server, accounts, check_access
+
+if TYPE_CHECKING:
+    from dasflex_core.model import SourceDef
 
 __all__ = ["COVERAGE_MAX_DAYS", "coverage_plot", "handle", "is_admin_path", "require_admin"]
 
@@ -106,7 +109,7 @@ def _log_files(server: Server) -> list[Path]:
     return RequestLog(path, backups=int(getattr(settings, "request_log_backups", 5))).files()
 
 
-def _records(server: Server) -> Iterator[dict[str, Any]]:
+def _records(server: Server) -> Iterator[dict[str, object]]:
     """Every record of the log, oldest first (for the usage page)."""
     from dasflex_core.requestlog import read_records
 
@@ -120,7 +123,7 @@ def _file_lines(path: Path) -> list[bytes]:
         return []
 
 
-def _parse(line: bytes) -> dict[str, Any] | None:
+def _parse(line: bytes) -> dict[str, object] | None:
     try:
         record = json.loads(line)
     except ValueError:
@@ -157,7 +160,7 @@ def _filters(request: Request) -> dict[str, str]:
     return {key: (request.query.get(key) or "").strip() for key in FILTER_KEYS}
 
 
-def _matches(record: Mapping[str, Any], filters: Mapping[str, str]) -> bool:
+def _matches(record: Mapping[str, object], filters: Mapping[str, str]) -> bool:
     source = filters["source"].lower()
     if source and source not in str(record.get("source") or "").lower():
         return False
@@ -173,7 +176,7 @@ def _matches(record: Mapping[str, Any], filters: Mapping[str, str]) -> bool:
     return True
 
 
-def _status_matches(status: Any, wanted: str) -> bool:
+def _status_matches(status: object, wanted: str) -> bool:
     """``wanted`` is a status (``404``) or a class (``4xx``)."""
     text = str(status or 0)
     wanted = wanted.lower()
@@ -196,7 +199,7 @@ def _log_page(server: Server, request: Request) -> Response:
     rows = _row_count(request)
     needles = _raw_needles(filters)
     total, lines = _newest_first(server)
-    shown: list[tuple[int, dict[str, Any]]] = []
+    shown: list[tuple[int, dict[str, object]]] = []
     for index, line in lines:
         if needles and not all(needle in line.lower() for needle in needles):
             continue
@@ -225,7 +228,7 @@ def _filter_form(filters: Mapping[str, str], rows: int) -> str:
             '<button type="submit">Filter</button></form>')
 
 
-def _log_row(index: int, record: Mapping[str, Any]) -> str:
+def _log_row(index: int, record: Mapping[str, object]) -> str:
     request_text = str(record.get("path") or "")
     if record.get("query"):
         request_text += "?" + str(record.get("query"))
@@ -263,7 +266,7 @@ def _record_page(server: Server, request: Request, number: str) -> Response:
     raise NotFoundError(f"no record {wanted} in the request log")
 
 
-def _record_body(record: Mapping[str, Any]) -> str:
+def _record_body(record: Mapping[str, object]) -> str:
     keys = ("time", "client", "user", "method", "path", "query", "protocol", "source",
             "status", "bytes", "duration", "first_byte", "error")
     rows = "".join(f"<tr><th>{key}</th><td>{escape(str(record.get(key, '')))}</td></tr>"
@@ -277,12 +280,17 @@ def _record_body(record: Mapping[str, Any]) -> str:
         argvs = "".join(f"<li><code>{escape(_argv_text(argv))}</code></li>"
                         for argv in pipeline.get("stages") or ())
         parts.append(f"<ol>{argvs}</ol>")
-    for number, stage in enumerate(record.get("stages") or (), start=1):
+    for number, stage in enumerate(_items(record.get("stages")), start=1):
         parts.append(_stage_section(number, stage))
     return "\n".join(parts)
 
 
-def _argv_text(argv: Any) -> str:
+def _items(value: object) -> Iterable[object]:
+    """The items of a list in a record (nothing for any other value)."""
+    return value if isinstance(value, list | tuple) else ()
+
+
+def _argv_text(argv: object) -> str:
     if isinstance(argv, list | tuple):
         import shlex
 
@@ -290,7 +298,7 @@ def _argv_text(argv: Any) -> str:
     return str(argv)
 
 
-def _stage_section(number: int, stage: Any) -> str:
+def _stage_section(number: int, stage: object) -> str:
     if not isinstance(stage, Mapping):
         return ""
     status = escape(str(stage.get("exit_status")))
@@ -323,7 +331,7 @@ def _jobs_page(server: Server, request: Request, *, as_json: bool) -> Response:
 
     rows = _row_count(request)
     queue = job_queue(server)
-    report: dict[str, Any] = {"mode": "none", "message": "no cache directory is configured"}
+    report: dict[str, object] = {"mode": "none", "message": "no cache directory is configured"}
     if queue is not None:
         report = queue.status(recent=rows).to_json()
     if as_json:
@@ -332,7 +340,7 @@ def _jobs_page(server: Server, request: Request, *, as_json: bool) -> Response:
     return _page("Cache jobs", _jobs_body(report))
 
 
-def _jobs_body(report: Mapping[str, Any]) -> str:
+def _jobs_body(report: Mapping[str, object]) -> str:
     parts = ['<p><a href="log">Request log</a> · <a href="usage">Usage per day</a> · '
              '<a href="jobs.json">JSON</a></p>']
     mode = str(report.get("mode"))
@@ -343,10 +351,10 @@ def _jobs_body(report: Mapping[str, Any]) -> str:
     parts.append(f"<p>Queue <b>{escape(str(report.get('queue')))}</b> ({escape(where)})"
                  f"{'' if report.get('available') else ': <b>unavailable</b>'}. "
                  f"{escape(str(report.get('message') or ''))}</p>")
-    counts = "".join(f"<tr><th>{name}</th><td>{int(report.get(name) or 0)}</td></tr>"
+    counts = "".join(f"<tr><th>{name}</th><td>{int(_number(report.get(name) or 0))}</td></tr>"
                      for name in ("queued", "running", "finished", "failed", "workers"))
     parts.append(f"<table>{counts}</table>")
-    recent = [job for job in report.get("recent") or () if isinstance(job, Mapping)]
+    recent = [job for job in _items(report.get("recent")) if isinstance(job, Mapping)]
     header = "".join(f"<th>{name}</th>" for name in
                      ("source", "level", "block", "state", "started", "seconds", "result",
                       "error"))
@@ -360,14 +368,21 @@ def _jobs_body(report: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def _job_row(job: Mapping[str, Any]) -> str:
+def _job_row(job: Mapping[str, object]) -> str:
     started = job.get("started")
     duration = job.get("duration")
     cells = (job.get("source"), job.get("level"), job.get("block"), job.get("state"),
-             _utc(float(started)) if started else "",
-             f"{float(duration):.2f}" if duration is not None else "",
+             _utc(_number(started)) if started else "",
+             f"{_number(duration):.2f}" if duration is not None else "",
              job.get("result"), job.get("error"))
     return "<tr>" + "".join(f"<td>{escape(str(cell or ''))}</td>" for cell in cells) + "</tr>"
+
+
+def _number(value: object) -> float:
+    """A number of a record or report (int, float or its text)."""
+    if isinstance(value, int | float | str):
+        return float(value)
+    raise TypeError(f"not a number: {type(value).__name__}")
 
 
 def _utc(seconds: float) -> str:
@@ -386,7 +401,7 @@ def _page(title: str, body: str) -> Response:
 # --------------------------------------------------------------------------- coverage
 
 
-def coverage_link(source: Any, base: str) -> str | None:
+def coverage_link(source: SourceDef, base: str) -> str | None:
     """The coverage plot URL of ``source`` over its default range, if it has one."""
     from dasflex_core.coverage import default_range
 

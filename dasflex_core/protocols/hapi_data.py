@@ -4,17 +4,21 @@ Times are normalised to nanosecond ISO strings before planning, so every
 accepted time form gives the same bytes.  ``include=header`` prefixes the
 ``#``-commented info header; no data is HTTP 200 with ``HAPI 1201`` and an
 empty body (or just the header); a failure after the first byte aborts the
-connection, as HAPI asks.
+connection, as HAPI asks.  The records are encoded with numpy
+(:mod:`.hapi_encode`), imported only when a ``/data`` request runs, so that
+the metadata endpoints (and a server's master process) never load numpy.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from dasflex_core import runner
+from dasflex_core.auth import check_span
+from dasflex_core.dastime.hapi import HapiTime, parse_hapi_time
 from dasflex_core.errors import NoDataError
 from dasflex_core.http import (
     CORS_HEADERS,
@@ -27,8 +31,10 @@ from dasflex_core.http import (
     hapi_status_document,
 )
 from dasflex_core.protocols import Server, max_request_days, plan_for
-from dasflex_core.protocols.hapi import (
+from dasflex_core.protocols.hapi_datasets import (
     OUTPUT_FORMATS,
+    Dataset,
+    Document,
     HapiError,
     dataset_query,
     dataset_source,
@@ -37,18 +43,20 @@ from dasflex_core.protocols.hapi import (
     select_parameters,
     source_info,
 )
-from dasflex_core.protocols.hapi_encode import JSON_TAIL, HapiEncoder
-from dasflex_core.protocols.times import HapiTime, parse_hapi_time
 from dasflex_core.requestlog import note_pipeline
+
+if TYPE_CHECKING:
+    from dasflex_core.protocols.hapi_encode import HapiEncoder
+    from dasflex_core.runner import PipelineRun
 
 
 @dataclass(frozen=True, slots=True)
 class DataRequest:
     """A checked ``/data`` request."""
 
-    source: Any
-    info: dict[str, Any]
-    parameters: list[dict[str, Any]]
+    source: Dataset
+    info: Document
+    parameters: list[Document]
     start: HapiTime
     stop: HapiTime
     format: str
@@ -72,9 +80,7 @@ def parse_data_request(server: Server, request: Request) -> DataRequest:
     parameters = select_parameters(info, request.query.get("parameters"))
     start, stop = _checked_times(info, start_text, stop_text)
     _check_size(server, start, stop)
-    from dasflex_core.auth import check_span
-
-    check_span(source.id, start.iso(), stop.iso(), max_request_days(server, source))
+    check_span(source.id, start.iso(), stop.iso(), max_request_days(server, definition_of(source)))
     return DataRequest(source, info, parameters, start, stop, output, include == "header")
 
 
@@ -86,7 +92,7 @@ def _lenient_time(text: str) -> str:
         return ""
 
 
-def _checked_times(info: Mapping[str, Any], start_text: str,
+def _checked_times(info: Mapping[str, object], start_text: str,
                    stop_text: str) -> tuple[HapiTime, HapiTime]:
     try:
         start = parse_hapi_time(start_text)
@@ -98,7 +104,7 @@ def _checked_times(info: Mapping[str, Any], start_text: str,
         raise HapiError(1403, f"bad stop time: {exc}") from None
     if start >= stop:
         raise HapiError(1404, "start must be before stop")
-    first, last = parse_hapi_time(info["startDate"]), parse_hapi_time(info["stopDate"])
+    first, last = parse_hapi_time(str(info["startDate"])), parse_hapi_time(str(info["stopDate"]))
     if start < first or stop > last:
         raise HapiError(1405, f"this dataset has data from {info['startDate']} "
                               f"to {info['stopDate']}")
@@ -121,9 +127,11 @@ def answer_data(server: Server, request: Request) -> Response:
                *CORS_HEADERS]
     if request.is_head:
         return Response(200, headers, b"")
-    names = [parameter["name"] for parameter in wanted.parameters[1:]]
+    from dasflex_core.protocols.hapi_encode import HapiEncoder  # numpy
+
+    names = [str(parameter["name"]) for parameter in wanted.parameters[1:]]
     encoder = HapiEncoder(names, wanted.format, wanted.start.us2000, wanted.stop.us2000)
-    chunks: Any = None
+    chunks: PipelineRun | None = None
     try:
         chunks = runner.run(plan, first_byte_timeout=server.settings.first_byte_timeout,
                             total_timeout=server.settings.total_timeout)
@@ -147,9 +155,9 @@ MIME_TYPES = {"csv": "text/csv; charset=utf-8", "binary": "application/octet-str
               "json": "application/json"}
 
 
-def _encoded(chunks: Any, encoder: HapiEncoder) -> Iterator[bytes]:
+def _encoded(chunks: Iterable[bytes], encoder: HapiEncoder) -> Iterator[bytes]:
     """Non-empty encoded pieces of the das2 stream in ``chunks``."""
-    from dasflex_core.codecs.das2 import Das2Reader
+    from dasflex_core.codecs.das2 import Das2Reader  # numpy
 
     reader = Das2Reader()
     for chunk in chunks:
@@ -164,7 +172,7 @@ def _encoded(chunks: Any, encoder: HapiEncoder) -> Iterator[bytes]:
 
 
 def _framed(wanted: DataRequest, first: bytes, records: Iterator[bytes],
-            chunks: Any) -> Iterator[bytes]:
+            chunks: PipelineRun | None) -> Iterator[bytes]:
     """Header (if asked), records, JSON framing; errors propagate (abort)."""
     try:
         if wanted.format == "json":
@@ -174,30 +182,32 @@ def _framed(wanted: DataRequest, first: bytes, records: Iterator[bytes],
         yield first
         yield from records
         if wanted.format == "json":
+            from dasflex_core.protocols.hapi_encode import JSON_TAIL  # loaded with the encoder
+
             yield JSON_TAIL
     finally:
         _close(chunks)
 
 
-def json_head(document: Mapping[str, Any]) -> bytes:
+def json_head(document: Mapping[str, object]) -> bytes:
     """A JSON document's text up to its ``"data": [`` (rows and tail follow)."""
     text = json.dumps(document, indent=1)
     return (text[: text.rfind("}")].rstrip() + ',\n "data": [').encode("utf-8")
 
 
-def _close(chunks: Any) -> None:
+def _close(chunks: PipelineRun | None) -> None:
     if chunks is not None:
         chunks.close()
 
 
-def header_document(wanted: DataRequest, code: int = 1200) -> dict[str, Any]:
+def header_document(wanted: DataRequest, code: int = 1200) -> Document:
     """The info header of a data response (``format`` included)."""
     message = "OK" if code == 1200 else "OK - no data for time range"
     return {**hapi_status_document(code, message), **wanted.info,
             "parameters": wanted.parameters, "format": wanted.format}
 
 
-def commented_header(document: Mapping[str, Any]) -> bytes:
+def commented_header(document: Mapping[str, object]) -> bytes:
     """A JSON header with each line prefixed by ``#`` (``include=header``)."""
     lines = json.dumps(document, indent=1).splitlines()
     return "".join(f"#{line}\n" for line in lines).encode("utf-8")

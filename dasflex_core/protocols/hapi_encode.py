@@ -12,14 +12,29 @@ values become NaN.  The first record at or after ``stop`` ends the output
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
-from dasflex_core.errors import ReaderError, StreamError
+from dasflex_core.codecs.events import (
+    DataRun,
+    Event,
+    EventStream,
+    HeaderDefined,
+    StreamException,
+    StreamStart,
+)
+from dasflex_core.errors import NO_DATA_TYPES, ReaderError, StreamError
 
-#: das2/das3 exception types that only say "no data".
-NO_DATA_TYPES = ("NoDataInInterval", "NoMatchingData")
+if TYPE_CHECKING:
+    from dasflex_core.codecs.das2 import PacketHeader, Plane, StreamHeader
+
+#: Float64 values (times, one column's values).
+Floats = npt.NDArray[np.float64]
+#: Byte rows (encoded text).
+Bytes = npt.NDArray[np.uint8]
+
 
 #: Width of the encoded time column.
 TIME_WIDTH = 24
@@ -27,7 +42,7 @@ TIME_WIDTH = 24
 _EPOCH_2000 = np.datetime64("2000-01-01T00:00:00", "us")
 
 
-class HapiEncoder:
+class HapiEncoder(EventStream[bytes]):
     """Feed das2 events, get HAPI record bytes; ``names`` selects the data columns."""
 
     def __init__(self, names: Sequence[str], output: str, start_us2000: float,
@@ -37,27 +52,32 @@ class HapiEncoder:
         self.start = start_us2000
         self.stop = stop_us2000
         self.packet_id: int | None = None
-        self.stream_header: Any = None
+        self.stream_header: StreamHeader | None = None
         self.rows_written = 0
         self.done = False
 
-    def feed(self, events: Sequence[Any]) -> bytes:
+    def feed(self, events: Sequence[Event]) -> bytes:
         """Encode the records among ``events`` (other packet types are skipped)."""
-        from dasflex_core.codecs.events import DataRun, HeaderDefined, StreamException, StreamStart
+        pieces = [self.dispatch(event) for event in events]
+        return b"".join(piece for piece in pieces if piece is not None)
 
-        pieces = []
-        for event in events:
-            if isinstance(event, StreamException) and event.type not in NO_DATA_TYPES:
-                raise ReaderError(f"The data source reported an error ({event.type})")
-            if isinstance(event, StreamStart):
-                self.stream_header = event.header
-            elif isinstance(event, HeaderDefined) and self.packet_id is None:
-                self.packet_id = event.packet_id
-            elif isinstance(event, DataRun) and event.packet_id == self.packet_id:
-                pieces.append(self._encode(event.header, event.records))
-        return b"".join(pieces)
+    def on_exception(self, event: StreamException) -> None:
+        if event.type not in NO_DATA_TYPES:
+            raise ReaderError(f"The data source reported an error ({event.type})")
 
-    def _encode(self, header: Any, records: np.ndarray) -> bytes:
+    def on_stream_start(self, event: StreamStart) -> None:
+        self.stream_header = event.header
+
+    def on_packet_header(self, event: HeaderDefined) -> None:
+        if self.packet_id is None:
+            self.packet_id = event.packet_id
+
+    def on_data(self, run: DataRun) -> bytes | None:
+        if run.packet_id != self.packet_id:
+            return None
+        return self._encode(run.header, run.records)
+
+    def _encode(self, header: PacketHeader, records: npt.NDArray[np.void]) -> bytes:
         times = _times_us2000(header, records)
         late = times >= self.stop
         if late.any():
@@ -78,7 +98,7 @@ class HapiEncoder:
         self.rows_written += int(keep.sum())
         return data
 
-    def _planes(self, header: Any) -> list[Any]:
+    def _planes(self, header: PacketHeader) -> list[Plane]:
         from dasflex_core.protocols.hapi_info import named_planes
 
         by_name = dict((name, plane) for plane, name in named_planes(header))
@@ -88,7 +108,7 @@ class HapiEncoder:
         return [by_name[name] for name in self.names]
 
 
-def _times_us2000(header: Any, records: np.ndarray) -> np.ndarray:
+def _times_us2000(header: PacketHeader, records: npt.NDArray[np.void]) -> Floats:
     plane = header.x_plane
     if plane is None:
         raise StreamError("the packets have no <x> (time) plane")
@@ -96,7 +116,7 @@ def _times_us2000(header: Any, records: np.ndarray) -> np.ndarray:
     units = plane.value_units
     if units == "us2000":
         return values
-    from dasflex_core.dastime_vec import TIME_UNITS, convert_times
+    from dasflex_core.dastime.vec import TIME_UNITS, convert_times
 
     known = {name.lower(): name for name in TIME_UNITS}
     if units.lower() not in known:
@@ -104,14 +124,15 @@ def _times_us2000(header: Any, records: np.ndarray) -> np.ndarray:
     return np.asarray(convert_times(values, known[units.lower()], "us2000"), dtype=np.float64)
 
 
-def _iso_stamps(us2000: np.ndarray) -> np.ndarray:
+def _iso_stamps(us2000: Floats) -> Bytes:
     """``YYYY-MM-DDTHH:MM:SS.sssZ`` byte rows (n, 24)."""
     moments = _EPOCH_2000 + np.floor(us2000).astype(np.int64).astype("timedelta64[us]")
     text = np.char.add(np.datetime_as_string(moments, unit="ms"), "Z").astype(f"S{TIME_WIDTH}")
     return text.view(np.uint8).reshape(-1, TIME_WIDTH)
 
 
-def _column_values(header: Any, plane: Any, values: np.ndarray, stream: Any) -> np.ndarray:
+def _column_values(header: PacketHeader, plane: Plane, values: npt.ArrayLike,
+                   stream: StreamHeader | None) -> Floats:
     from dasflex_core.codecs.das2 import fill_mask, plane_fill
 
     data = np.array(values, dtype=np.float64)
@@ -119,12 +140,12 @@ def _column_values(header: Any, plane: Any, values: np.ndarray, stream: Any) -> 
     return data.reshape(len(data), -1)
 
 
-def _precision(plane: Any) -> int:
+def _precision(plane: Plane) -> int:
     """Digits after the point: 6 for 4-byte (and smaller) binary values, else 9."""
     return 6 if not plane.encoding.is_text and plane.width <= 4 else 9
 
 
-def _binary(stamps: np.ndarray, columns: list[np.ndarray], _styles: list[tuple[int, bool]],
+def _binary(stamps: Bytes, columns: list[Floats], _styles: list[tuple[int, bool]],
             _written: int) -> bytes:
     fields: list[tuple[str, str, tuple[int]]] = [("t", "u1", (TIME_WIDTH,))]
     fields += [(f"c{i}", "<f8", (column.shape[1],)) for i, column in enumerate(columns)]
@@ -135,8 +156,8 @@ def _binary(stamps: np.ndarray, columns: list[np.ndarray], _styles: list[tuple[i
     return out.tobytes()
 
 
-def _number_matrix(values: np.ndarray, precision: int, separator: bytes, opening: bytes = b"",
-                   closing: bytes = b"") -> np.ndarray:
+def _number_matrix(values: Floats, precision: int, separator: bytes, opening: bytes = b"",
+                   closing: bytes = b"") -> Bytes:
     """(n, k) doubles as NUL-padded ``%.{precision}e`` texts joined by ``separator``."""
     from dasflex_core.textfmt import Exponential
 
@@ -150,15 +171,15 @@ def _number_matrix(values: np.ndarray, precision: int, separator: bytes, opening
     return _join([_constant(opening, rows), flat, _constant(closing, rows)])
 
 
-def _constant(text: bytes, rows: int) -> np.ndarray:
+def _constant(text: bytes, rows: int) -> Bytes:
     return np.broadcast_to(np.frombuffer(text, dtype=np.uint8), (rows, len(text)))
 
 
-def _join(parts: list[np.ndarray]) -> np.ndarray:
+def _join(parts: list[Bytes]) -> Bytes:
     return np.concatenate([part for part in parts if part.shape[1]], axis=1)
 
 
-def _csv_rows(stamps: np.ndarray, columns: list[np.ndarray], styles: list[tuple[int, bool]],
+def _csv_rows(stamps: Bytes, columns: list[Floats], styles: list[tuple[int, bool]],
               _written: int) -> bytes:
     rows = len(stamps)
     parts = [stamps]
@@ -169,7 +190,7 @@ def _csv_rows(stamps: np.ndarray, columns: list[np.ndarray], styles: list[tuple[
     return text.replace(b"-nan", b"NaN").replace(b"nan", b"NaN")
 
 
-def _json_rows(stamps: np.ndarray, columns: list[np.ndarray], styles: list[tuple[int, bool]],
+def _json_rows(stamps: Bytes, columns: list[Floats], styles: list[tuple[int, bool]],
                written: int) -> bytes:
     """Rows ``,\n["time",v,[a,b]]``; the document's very first row has no comma."""
     rows = len(stamps)

@@ -13,12 +13,20 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
+from dasflex_core.codecs.events import EventStream, HeaderDefined, StreamStart
 from dasflex_core.errors import DasFlexError
 from dasflex_core.http import Request
 from dasflex_core.protocols import Server, plan_for
+from dasflex_core.units import seconds_per_unit
+
+if TYPE_CHECKING:
+    from dasflex_core.codecs.das2 import PacketHeader, Plane, StreamHeader
+    from dasflex_core.model import SourceDef
+    from dasflex_core.planner import Plan
 
 LOG = logging.getLogger("dasflex.hapi")
 
@@ -32,20 +40,22 @@ _UNNAMED = {"y": "Y", "z": "Z", "yscan": "YSCAN"}
 class Probe:
     """What a source's stream says about itself: its parameters and cadence."""
 
-    parameters: list[dict[str, Any]]
+    parameters: list[dict[str, object]]
     cadence: str | None = None
 
 
-def probe_parameters(server: Server, request: Request, source: Any,
-                     start: str, stop: str) -> Probe | None:
-    """Data parameters (Time excluded) of ``source`` over ``start``-``stop``, or None."""
+def probe_parameters(server: Server, request: Request, dataset_id: str, source: SourceDef,
+                     query: Mapping[str, str]) -> Probe | None:
+    """Data parameters (Time excluded) of dataset ``dataset_id``, or None.
+
+    ``source`` is run for ``query`` (the sample range, plus what a sub-dataset adds).
+    """
     try:
-        query = {"read.time.min": start, "read.time.max": stop, **getattr(source, "query", {})}
-        plan = plan_for(getattr(source, "definition", source), query, "flex", server, request)
+        plan = plan_for(source, query, "flex", server, request)
     except DasFlexError as error:
-        LOG.warning("cannot plan a HAPI probe of %s: %s", source.id, error)
+        LOG.warning("cannot plan a HAPI probe of %s: %s", dataset_id, error)
         return None
-    if not str(getattr(plan, "output", "")).startswith("das2"):
+    if not plan.output.startswith("das2"):
         return None
     found = _first_packet_header(plan)
     if found is None:
@@ -54,7 +64,7 @@ def probe_parameters(server: Server, request: Request, source: Any,
     return Probe(parameters_from_header(header), _cadence(stream, header))
 
 
-def _cadence(stream: Any, header: Any) -> str | None:
+def _cadence(stream: StreamHeader | None, header: PacketHeader) -> str | None:
     """``xTagWidth`` as an ISO 8601 duration (``PT1S``), if the stream gives one."""
     from dasflex_core.codecs.das2_props import cascade
 
@@ -64,33 +74,39 @@ def _cadence(stream: Any, header: Any) -> str | None:
     if not isinstance(value, tuple) or len(value) != 2:
         return None
     amount, units = value
-    scale = _SECONDS.get(str(units).strip().lower())
+    scale = seconds_per_unit(str(units).strip().lower())
     if scale is None or not isinstance(amount, (int, float)) or amount <= 0:
         return None
     return f"PT{float(amount) * scale:.9g}S"
 
 
-_SECONDS = {"s": 1.0, "sec": 1.0, "seconds": 1.0, "ms": 1e-3, "us": 1e-6, "μs": 1e-6,
-            "ns": 1e-9, "min": 60.0, "minutes": 60.0, "hr": 3600.0, "hours": 3600.0,
-            "h": 3600.0, "days": 86400.0, "day": 86400.0}
+class _FirstHeaders(EventStream[None]):
+    """The stream header and the first packet header of a stream (then ``done``)."""
+
+    stream: StreamHeader | None = None
+    packet: PacketHeader | None = None
+
+    def on_stream_start(self, event: StreamStart) -> None:
+        self.stream = event.header
+
+    def on_packet_header(self, event: HeaderDefined) -> None:
+        self.packet = event.header
+        self.done = True
 
 
-def _first_packet_header(plan: Any) -> tuple[Any, Any] | None:
+def _first_packet_header(plan: Plan) -> tuple[StreamHeader | None, PacketHeader] | None:
     from dasflex_core import runner
     from dasflex_core.codecs.das2 import Das2Reader
-    from dasflex_core.codecs.events import HeaderDefined, StreamStart
 
     chunks = None
-    stream = None
     try:
         chunks = runner.run(plan, first_byte_timeout=PROBE_TIMEOUT, total_timeout=PROBE_TIMEOUT)
         reader = Das2Reader()
+        headers = _FirstHeaders()
         for chunk in chunks:
-            for event in reader.feed(chunk):
-                if isinstance(event, StreamStart):
-                    stream = event.header
-                elif isinstance(event, HeaderDefined):
-                    return stream, event.header
+            headers.handle(reader.feed(chunk))
+            if headers.packet is not None:
+                return headers.stream, headers.packet
     except DasFlexError as error:
         LOG.warning("HAPI probe of %s failed: %s", plan.source_id, error)
     finally:
@@ -99,7 +115,7 @@ def _first_packet_header(plan: Any) -> tuple[Any, Any] | None:
     return None
 
 
-def named_planes(header: Any) -> list[tuple[Any, str]]:
+def named_planes(header: PacketHeader) -> list[tuple[Plane, str]]:
     """Every non-``<x>`` plane of a das2 packet header with its HAPI name."""
     counts: dict[str, int] = {}
     named = []
@@ -112,14 +128,14 @@ def named_planes(header: Any) -> list[tuple[Any, str]]:
     return named
 
 
-def parameters_from_header(header: Any) -> list[dict[str, Any]]:
+def parameters_from_header(header: PacketHeader) -> list[dict[str, object]]:
     """HAPI parameters for every non-``<x>`` plane of a das2 packet header."""
     return [_parameter(plane, name) for plane, name in named_planes(header)]
 
 
-def _parameter(plane: Any, name: str) -> dict[str, Any]:
+def _parameter(plane: Plane, name: str) -> dict[str, object]:
     units = plane.zunits if plane.kind == "yscan" else plane.units
-    parameter: dict[str, Any] = {"name": name, "type": "double",
+    parameter: dict[str, object] = {"name": name, "type": "double",
                                  "units": units or None, "fill": None}
     if plane.kind == "yscan":
         parameter["size"] = [int(plane.nitems)]

@@ -10,18 +10,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from dasflex_core.errors import NotFoundError
 from dasflex_core.http import MIME_HTML, Request, Response, error_response, text_response
+from dasflex_core.keys import (
+    FORMAT_HEIGHT,
+    FORMAT_SERIAL,
+    FORMAT_STYLE,
+    FORMAT_TYPE,
+    FORMAT_VERSION,
+    FORMAT_WIDTH,
+    READ_TIME_MAX,
+    READ_TIME_MIN,
+)
 from dasflex_core.outputs import OutputFormat, by_type, output_formats, type_title
-from dasflex_core.planner import planner_for_site
-from dasflex_core.protocols import Server, nodes
-from dasflex_core.sources.model import SourceDef
+from dasflex_core.protocols import Server, nodes, site_planner
 
-#: The keys that select an output, in the order the form shows them.
-FORMAT_KEYS = ("format.type", "format.version", "format.serial", "format.style")
+if TYPE_CHECKING:
+    from dasflex_core.model import Param, SourceDef
+
+#: The keys after ``format.type`` that select an output, in the order the form
+#: shows them, with the :class:`~dasflex_core.outputs.OutputFormat` attribute
+#: each one selects.
+_FORMAT_ATTRIBUTES = ((FORMAT_VERSION, "version"), (FORMAT_SERIAL, "serial"),
+                      (FORMAT_STYLE, "style"))
 #: Format menus: ``(key, ((value, label), ...))`` per key.
 FormatMenus = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
 
@@ -51,7 +65,7 @@ def _respond(request: Request, server: Server, title: str, body: str) -> Respons
     return text_response(text, mime=MIME_HTML)
 
 
-def source_url(server: Server, request: Request, source: Any, leaf: str) -> str:
+def source_url(server: Server, request: Request, source: SourceDef, leaf: str) -> str:
     """``<base>/source/<id lower>/<leaf>``."""
     return f"{server.base_url(request)}/source/{source.id.lower()}/{leaf}"
 
@@ -79,17 +93,17 @@ def home(server: Server, request: Request) -> Response:
     return _respond(request, server, "dasflex data server", body)
 
 
-def _sample_source(server: Server) -> Any | None:
+def _sample_source(server: Server) -> SourceDef | None:
     named = server.site.get(server.settings.sample_source) if server.settings.sample_source else None
     if named is not None:
         return named
     return next((s for s in server.site if s.examples and not s.protected and not s.hidden), None)
 
 
-def _sample_links(server: Server, request: Request, source: Any) -> list[tuple[str, str]]:
+def _sample_links(server: Server, request: Request, source: SourceDef) -> list[tuple[str, str]]:
     base = server.base_url(request)
     settings = source.examples[0].settings if source.examples else {}
-    begin, end = settings.get("read.time.min", ""), settings.get("read.time.max", "")
+    begin, end = settings.get(READ_TIME_MIN, ""), settings.get(READ_TIME_MAX, "")
     legacy = urlencode({"server": "dataset", "dataset": source.id,
                         "start_time": begin, "end_time": end})
     return [
@@ -119,7 +133,7 @@ def listing(server: Server, request: Request, dir_path: str) -> Response:
 
 
 def _children(server: Server, prefix: str,
-              unlisted: frozenset[str]) -> tuple[list[tuple[str, str]], list[Any]]:
+              unlisted: frozenset[str]) -> tuple[list[tuple[str, str]], list[SourceDef]]:
     """Subdirectories and sources below ``prefix``, without hidden and ``unlisted`` sources."""
     lowered = prefix.lower()
     depth = lowered.count("/") + 1 if lowered else 0
@@ -144,7 +158,7 @@ def _directory_row(name: str, title: str) -> str:
     return f'<tr><td><a href="{link}">{escape(name)}/</a></td><td>{escape(title)}</td><td></td></tr>'
 
 
-def _source_row(server: Server, request: Request, source: Any) -> str:
+def _source_row(server: Server, request: Request, source: SourceDef) -> str:
     name = source.id.rsplit("/", 1)[-1]
     leaf = escape(name.lower())
     files = " ".join(
@@ -168,7 +182,7 @@ def form(server: Server, request: Request, source_path: str) -> Response:
         parts.append(
             f'<form method="get" action="{escape(action)}">'
             f"<fieldset><legend>Query</legend>{fields}</fieldset>"
-            f"<fieldset><legend>Format</legend>{_format_fields(_outputs(server, source))}"
+            f"<fieldset><legend>Format</legend>{_format_fields(_outputs(server, request, source))}"
             "</fieldset>"
             '<p><button type="submit">Download</button></p></form>'
         )
@@ -177,17 +191,17 @@ def form(server: Server, request: Request, source_path: str) -> Response:
         return error_response(error, "html")
 
 
-def preview_url(source: Any, action: str) -> str | None:
+def preview_url(source: SourceDef, action: str) -> str | None:
     """The flex URL of a PNG quick look at the source's first example, if it has one."""
     if not source.examples or source.reader is None or source.redirect:
         return None
     settings = dict(source.examples[0].settings)
-    settings.update({"format.type": "png", "format.width": str(PREVIEW_SIZE[0]),
-                     "format.height": str(PREVIEW_SIZE[1])})
+    settings.update({FORMAT_TYPE: "png", FORMAT_WIDTH: str(PREVIEW_SIZE[0]),
+                     FORMAT_HEIGHT: str(PREVIEW_SIZE[1])})
     return f"{action}?{urlencode(settings)}"
 
 
-def _preview(source: Any, action: str) -> str:
+def _preview(source: SourceDef, action: str) -> str:
     url = preview_url(source, action)
     if url is None:
         return ""
@@ -197,7 +211,7 @@ def _preview(source: Any, action: str) -> str:
             f"<figcaption>Quick look: {label}</figcaption></figure>")
 
 
-def _coverage(server: Server, request: Request, source: Any) -> str:
+def _coverage(server: Server, request: Request, source: SourceDef) -> str:
     from dasflex_core.protocols.admin import COVERAGE_SIZE, coverage_link
 
     url = coverage_link(source, server.base_url(request))
@@ -208,7 +222,7 @@ def _coverage(server: Server, request: Request, source: Any) -> str:
             "<figcaption>Where this source has data</figcaption></figure>")
 
 
-def _examples(source: Any, action: str) -> str:
+def _examples(source: SourceDef, action: str) -> str:
     if not source.examples:
         return ""
     items = "".join(
@@ -217,7 +231,7 @@ def _examples(source: Any, action: str) -> str:
     return f"<h2>Examples</h2><ul>{items}</ul>"
 
 
-def _param_field(param: Any) -> str:
+def _param_field(param: Param) -> str:
     key = escape(param.key)
     label = escape(param.label or param.key)
     title = escape(param.title)
@@ -249,28 +263,26 @@ def format_choices(outputs: Sequence[OutputFormat]) -> FormatMenus:
     source's default.
     """
     groups = by_type(outputs)
-    menus = [("format.type", tuple((kind, type_title(kind, members))
+    menus = [(FORMAT_TYPE, tuple((kind, type_title(kind, members))
                                    for kind, members in groups.items()))]
-    for key, attribute in zip(FORMAT_KEYS[1:], ("version", "serial", "style"), strict=True):
+    for key, attribute in _FORMAT_ATTRIBUTES:
         values = dict.fromkeys(getattr(output, attribute) for output in outputs)
         values.pop("", None)
         if values:
-            menus.append((key, tuple((value, _choice_label(key, value, outputs))
+            menus.append((key, tuple((value, _choice_label(attribute, value, outputs))
                                      for value in values)))
     return tuple((key, (("", "source default"), *choices)) for key, choices in menus)
 
 
-def _choice_label(key: str, value: str, outputs: Sequence[OutputFormat]) -> str:
+def _choice_label(attribute: str, value: str, outputs: Sequence[OutputFormat]) -> str:
     """``value (types that use it)``, e.g. ``2 (das)`` or ``plain (csv)``."""
-    attribute = key.removeprefix("format.")
     kinds = dict.fromkeys(o.type for o in outputs if getattr(o, attribute) == value)
     return f"{value} ({', '.join(kinds)})"
 
 
-def _outputs(server: Server, source: SourceDef) -> Sequence[OutputFormat]:
+def _outputs(server: Server, request: Request, source: SourceDef) -> Sequence[OutputFormat]:
     """The outputs of ``source`` with the site's command table."""
-    planner = server.memo("outputs-planner", lambda: planner_for_site(server.site))
-    return output_formats(source, planner)
+    return output_formats(source, site_planner(server, request))
 
 
 def _format_fields(outputs: Sequence[OutputFormat]) -> str:

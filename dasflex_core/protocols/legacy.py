@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+from dasflex_core import keys
+from dasflex_core.dastime.hapi import to_hapi_time
 from dasflex_core.errors import NoDataError, NotFoundError, QueryError
 from dasflex_core.http import (
     CORS_HEADERS,
@@ -31,9 +34,12 @@ from dasflex_core.protocols import (
     nodes,
     plan_for,
     printable,
+    request_span,
     stream_plan,
 )
-from dasflex_core.protocols.times import to_hapi_time
+
+if TYPE_CHECKING:
+    from dasflex_core.model import SourceDef
 
 #: Legacy keys answered by this module.
 SERVER_KEYWORDS = ("list", "discovery", "dsdf", "dataset", "compactdataset",
@@ -88,19 +94,20 @@ def _dataset(server: Server, request: Request) -> Response:
     if moved is not None:
         return moved
     query = request.query.without(*ROUTING_KEYS).to_dict()
-    check_access(server, source, request, query.get("end_time") or query.get("stop"))
-    _check_valid_range(source.valid_range, query)
+    begin, end = request_span(server, request, source, query, keys.DAS2)
+    check_access(server, source, request, end, begin)
+    _check_valid_range(source.valid_range, begin, end)
     style = "das2"
-    plan = plan_for(source, query, "das2", server, request)
+    plan = plan_for(source, query, keys.DAS2, server, request)
     return stream_plan(plan, request, style, server)
 
 
-def _check_valid_range(valid_range: tuple[str, str] | None, query: dict[str, str]) -> None:
-    """Raise :class:`NoDataError` when the request lies wholly outside ``valid_range``.
+def _check_valid_range(valid_range: tuple[str, str] | None, begin: str | None,
+                       end: str | None) -> None:
+    """Raise :class:`NoDataError` when ``begin``..``end`` lies wholly outside ``valid_range``.
 
     Times that cannot be read here are left for the planner to reject.
     """
-    begin, end = query.get("start_time"), query.get("end_time")
     if not valid_range or not begin or not end:
         return
     times = [to_hapi_time(text) for text in (*valid_range, begin, end)]
@@ -112,9 +119,9 @@ def _check_valid_range(valid_range: tuple[str, str] | None, query: dict[str, str
                           f"this source has data from {valid_range[0]} to {valid_range[1]}")
 
 
-def redirect_for(server: Server, request: Request, source: object) -> Response | None:
+def redirect_for(server: Server, request: Request, source: SourceDef) -> Response | None:
     """A redirect when the source was renamed or lives on another server."""
-    rename = getattr(source, "rename", None)
+    rename = source.rename
     if rename:
         if rename.startswith(("http://", "https://")):
             return redirect_response(rename, permanent=True)
@@ -122,7 +129,7 @@ def redirect_for(server: Server, request: Request, source: object) -> Response |
                  for key, value in request.query.pairs]
         return redirect_response(f"{server.base_url(request)}/?{urlencode(pairs)}",
                                  permanent=True)
-    other = getattr(source, "server", None)
+    other = source.server
     if other and not server.settings.ignore_redirect and not _same_server(
             other, server.base_url(request)):
         return redirect_response(f"{other.rstrip('?')}?{urlencode(request.query.pairs)}")

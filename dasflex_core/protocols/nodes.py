@@ -8,11 +8,15 @@ path below the server root and memoises them on the :class:`Server`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from dasflex_core.errors import NotFoundError
 from dasflex_core.http import Request
-from dasflex_core.protocols import Server, catalog_filter
+from dasflex_core.outputs import output_lister
+from dasflex_core.protocols import Server, catalog_filter, site_planner
+
+if TYPE_CHECKING:
+    from dasflex_core.model import SourceDef
 
 #: Files of a source directory that are never served, whatever the builder says.
 PRIVATE_NAMES = ("internal.json",)
@@ -31,8 +35,8 @@ def site_files(server: Server, request: Request) -> Mapping[str, bytes]:
     def build() -> Mapping[str, bytes]:
         from dasflex_core.sources.catalog import build_files
 
-        files = build_files(server.site, base, server_name=server.settings.server_id,
-                            unlisted=unlisted)
+        files = build_files(server.site, base, output_lister(site_planner(server, request)),
+                            server_name=server.settings.server_id, unlisted=unlisted)
         return {
             name.strip("/"): content.encode("utf-8") if isinstance(content, str) else content
             for name, content in files.items()
@@ -65,7 +69,7 @@ def site_file(server: Server, request: Request, name: str) -> bytes | None:
     return files.get(lowered) if lowered.startswith("source/") else None
 
 
-def source_file(server: Server, request: Request, source: Any, name: str) -> bytes:
+def source_file(server: Server, request: Request, source: SourceDef, name: str) -> bytes:
     """A file of one source's directory, e.g. ``das2.d2t``."""
     found = site_file(server, request, f"source/{source.id.lower()}/{name}")
     if found is None:

@@ -38,7 +38,16 @@ from dasflex_core.http import (
     json_response,
     read_body,
 )
-from dasflex_core.protocols import Server, admin, das3, hapi, html, legacy, verify
+from dasflex_core.protocols import (
+    Server,
+    admin,
+    catalog_files,
+    hapi,
+    html,
+    legacy,
+    source_data,
+    verify_page,
+)
 
 #: Top-level catalog files.
 TOP_FILES = ("catalog.json", "root.json", "nodes.csv")
@@ -57,14 +66,14 @@ def read_request_body(request: Request, environ: Mapping[str, object]) -> Reques
     """``request`` with its body read from ``environ`` when a route takes one."""
     if request.method != "POST" or request.path != "/verify":
         return request
-    return replace(request, body=read_body(environ, verify.MAX_UPLOAD_BYTES))
+    return replace(request, body=read_body(environ, verify_page.MAX_UPLOAD_BYTES))
 
 
 def dispatch(server: Server, request: Request) -> Response:
     """Answer ``request`` (any path, any method)."""
     path = request.path
     if path == "/verify":
-        return verify.handle(server, request)
+        return verify_page.handle(server, request, dispatch)
     if request.method not in METHODS:
         response = error_response(QueryError(f"method {request.method} is not allowed"),
                                   error_style(request, "text"))
@@ -88,7 +97,7 @@ def dispatch(server: Server, request: Request) -> Response:
     if path.startswith("/source/"):
         return _source(server, request, path[len("/source/"):])
     if path.lstrip("/") in TOP_FILES:
-        return das3.handle_file(server, request, path.lstrip("/"))
+        return catalog_files.handle(server, request, path.lstrip("/"))
     return error_response(NotFoundError("no such page"), error_style(request, "text"))
 
 
@@ -101,9 +110,9 @@ def _hapi(server: Server, request: Request, endpoint: str) -> Response:
 def _source(server: Server, request: Request, rest: str) -> Response:
     if rest.endswith("/coverage.png"):
         return admin.coverage_plot(server, request, rest[: -len("/coverage.png")])
-    data = das3.split_data_path(rest)
+    data = source_data.split_data_path(rest)
     if data is not None:
-        return das3.handle_data(server, request, *data)
+        return source_data.handle(server, request, *data)
     if rest == "" or rest.endswith("/"):
         return html.listing(server, request, rest)
     if rest.endswith("/index.html"):
@@ -113,4 +122,4 @@ def _source(server: Server, request: Request, rest: str) -> Response:
         if server.site.get(stem) is not None:
             return html.form(server, request, stem)
         return html.listing(server, request, stem)
-    return das3.handle_file(server, request, "source/" + rest)
+    return catalog_files.handle(server, request, "source/" + rest)

@@ -7,8 +7,8 @@ starts fast.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from dasflex_core.errors import DasFlexError
 from dasflex_core.http import Request, Response, error_response, iterate_body
@@ -16,14 +16,14 @@ from dasflex_core.protocols import Server
 from dasflex_core.protocols.routes import dispatch, read_request_body
 
 if TYPE_CHECKING:
-    from dasflex_core.settings import Settings
-    from dasflex_core.sources.model import Site
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-StartResponse = Callable[..., Any]
+    from dasflex_core.model import Site
+    from dasflex_core.settings import Settings
 
 
 def make_wsgi_app(settings: Settings | None = None, *,
-                  site: Site | None = None) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+                  site: Site | None = None) -> WSGIApplication:
     """A WSGI application serving ``site`` with ``settings`` (both loaded by default)."""
     from dasflex_core.settings import load_settings
 
@@ -34,7 +34,7 @@ def make_wsgi_app(settings: Settings | None = None, *,
         site = load_site(settings.site_dir)
     server = Server(settings, site)
 
-    def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         try:
             request = Request.from_environ(environ, server_url=settings.server_url)
             request = read_request_body(request, environ)

@@ -21,15 +21,15 @@ import copy
 import csv
 import io
 import json
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from dasflex_core.outputs import OutputFormat, by_type, output_formats, type_title
-from dasflex_core.planner import planner_for_site
-from dasflex_core.sources import common
-from dasflex_core.sources.model import (
+from dasflex_core import keys
+from dasflex_core.commands import builtin_commands
+from dasflex_core.model import (
     Directory,
     Example,
     Param,
@@ -37,6 +37,7 @@ from dasflex_core.sources.model import (
     Site,
     SourceDef,
 )
+from dasflex_core.outputs import OutputFormat, OutputLister, by_type, type_title
 
 WEBSOCKET_SUBPROTOCOL = "forward-stream-v1.das2.org"
 NODE_MIME = "application/json"
@@ -44,19 +45,27 @@ D2T_MIME = "text/vnd.das2.das2stream"
 SEPARATOR = "/"
 ROOT_TITLE = "Local Root Catalog"
 
-
-#: das2-convention names of the flex keys, for the das2py node.
-_DAS2_KEYS = {
-    common.TIME_MIN: "start_time", common.TIME_MAX: "end_time",
-    common.RESOLUTION: "resolution", common.READER_OPTIONS: "params",
-    common.TIME_INTERVAL: "interval",
-}
-
 #: Interface property names of the time parameters (v0.7 and das2py layouts).
 _TIME_PROPS = {
-    common.TIME_MIN: ("min", "minimum"), common.TIME_MAX: ("max", "maximum"),
-    common.RESOLUTION: ("res", "resolution"), common.TIME_INTERVAL: ("int", "interval"),
+    keys.READ_TIME_MIN: ("min", "minimum"), keys.READ_TIME_MAX: ("max", "maximum"),
+    keys.BIN_TIME_MAX: ("res", "resolution"), keys.READ_TIME_INTERVAL: ("int", "interval"),
 }
+
+
+@cache
+def _das2_names() -> Mapping[str, str]:
+    """The das2-convention name of each flex key, for the das2py node.
+
+    Read from the built-in das2 convention: the first das2 key renamed to a
+    flex key, leaving out keys whose values are renamed too (``ascii``).
+    """
+    table = builtin_commands()
+    value_mapped = table.value_maps.get(keys.DAS2, {})
+    names: dict[str, str] = {}
+    for das2_key, flex_key in table.conventions[keys.DAS2].translate.items():
+        if flex_key is not None and das2_key not in value_mapped:
+            names.setdefault(flex_key, das2_key)
+    return names
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,23 +95,6 @@ class Urls:
 
     def realtime(self, source_id: str) -> str:
         return f"{self.websocket}/source/{source_id.lower()}/flexRT"
-
-
-#: Lists a source's outputs (see :func:`site_outputs`).
-OutputLister = Callable[[SourceDef], Sequence[OutputFormat]]
-
-
-def site_outputs(site: Site) -> OutputLister:
-    """The outputs of each source with the site's command table (computed once per source)."""
-    planner = planner_for_site(site)
-    found: dict[str, Sequence[OutputFormat]] = {}
-
-    def outputs(source: SourceDef) -> Sequence[OutputFormat]:
-        if source.id not in found:
-            found[source.id] = output_formats(source, planner)
-        return found[source.id]
-
-    return outputs
 
 
 # ----------------------------------------------------------------------------- das2 list and d2t
@@ -210,7 +202,7 @@ def _time_group(source: SourceDef) -> dict[str, Any]:
 def _variable_groups(source: SourceDef) -> tuple[dict[str, Any], dict[str, Any]]:
     """``interface.coords`` and ``interface.data`` property groups."""
     coords: dict[str, Any] = {}
-    if source.param(common.TIME_MIN):
+    if source.param(keys.READ_TIME_MIN):
         coords["time"] = _time_group(source)
     for variable in source.coords:
         group = coords.setdefault(variable.name, {"props": {}})
@@ -257,7 +249,7 @@ def _formats(outputs: Sequence[OutputFormat]) -> dict[str, Any]:
         if number:
             props["enabled"] = {"label": type_title(kind, members), "type": "boolean",
                                 "value": False, "xorGroup": "format",
-                                "set": {"param": "format.type", "value": True, "pval": kind}}
+                                "set": {"param": keys.FORMAT_TYPE, "value": True, "pval": kind}}
         for prop, key, attribute in _FORMAT_PROPS:
             values = list(dict.fromkeys(getattr(m, attribute) for m in members))
             if len(values) > 1:
@@ -272,8 +264,8 @@ def _formats(outputs: Sequence[OutputFormat]) -> dict[str, Any]:
 
 
 #: (interface property, query key, OutputFormat attribute) of the keys that select an output.
-_FORMAT_PROPS = (("version", "format.version", "version"), ("serial", "format.serial", "serial"),
-                 ("style", "format.style", "style"))
+_FORMAT_PROPS = (("version", keys.FORMAT_VERSION, "version"),
+                 ("serial", keys.FORMAT_SERIAL, "serial"), ("style", keys.FORMAT_STYLE, "style"))
 
 
 def _choice(kind: str, value: str) -> str:
@@ -286,11 +278,11 @@ def _choice(kind: str, value: str) -> str:
 def _example_settings(source: SourceDef, example: Example) -> dict[str, Any]:
     """Example settings as interface property paths (``coords/time/props/min``...)."""
     settings: dict[str, Any] = {}
-    options = source.param(common.READER_OPTIONS)
+    options = source.param(keys.READ_OPTS)
     for key, value in example.settings.items():
         if key in _TIME_PROPS:
             settings[f"coords/time/props/{_TIME_PROPS[key][0]}"] = value
-        elif key == common.READER_OPTIONS and options and options.type is ParamType.FLAGSET:
+        elif key == keys.READ_OPTS and options and options.type is ParamType.FLAGSET:
             words = value.split(options.flag_sep or " ")
             for flag in options.flags:
                 if flag.value in words:
@@ -301,9 +293,8 @@ def _example_settings(source: SourceDef, example: Example) -> dict[str, Any]:
 
 
 def http_stream_src(source: SourceDef, urls: Urls,
-                    outputs: Sequence[OutputFormat] | None = None) -> dict[str, Any]:
-    """The HttpStreamSrc v0.7 node (``flex.json``); ``outputs`` default to :func:`output_formats`."""
-    outputs = output_formats(source) if outputs is None else outputs
+                    outputs: Sequence[OutputFormat]) -> dict[str, Any]:
+    """The HttpStreamSrc v0.7 node (``flex.json``) offering the source's ``outputs``."""
     authorization, authentications = _authorization(source)
     protocol: dict[str, Any] = {
         "method": "GET",
@@ -335,7 +326,7 @@ def http_stream_src(source: SourceDef, urls: Urls,
 
 
 def websock_src(source: SourceDef, urls: Urls,
-                outputs: Sequence[OutputFormat] | None = None) -> dict[str, Any]:
+                outputs: Sequence[OutputFormat]) -> dict[str, Any]:
     """The WebSockSrc v0.1 node (``flexRT.json``) of a real-time source."""
     node = http_stream_src(source, urls, outputs)
     node["type"] = "WebSockSrc"
@@ -351,7 +342,7 @@ def websock_src(source: SourceDef, urls: Urls,
 # ----------------------------------------------------------------------------- das2py (snake_case)
 
 def _das2_key(key: str) -> str:
-    return _DAS2_KEYS.get(key, key)
+    return _das2_names().get(key, key)
 
 
 def _snake_param(param: Param) -> dict[str, Any]:
@@ -384,7 +375,7 @@ def _snake_interface(source: SourceDef) -> dict[str, Any]:
     for key, (_short, aspect) in _TIME_PROPS.items():
         param = source.param(key)
         if param is not None:
-            default = "0" if key == common.RESOLUTION else latest.get(key, "")
+            default = "0" if key == keys.BIN_TIME_MAX else latest.get(key, "")
             time[aspect] = _drop_empty({"title": param.title, "units": param.units,
                                         "value": _number_or_text(default, param),
                                         "set": {"param": _das2_key(key)}})
@@ -449,13 +440,12 @@ def _stub(kind: str, name: str, title: str, mime: str, urls: list[str],
 
 
 def source_set(source: SourceDef, urls: Urls,
-               outputs: Sequence[OutputFormat] | None = None) -> dict[str, Any]:
+               outputs: Sequence[OutputFormat]) -> dict[str, Any]:
     """The SourceSet node: the source's metadata and its interface nodes.
 
-    Each interface ``provides`` the MIME types of the source's outputs
-    (``outputs``, default :func:`~dasflex_core.outputs.output_formats`).
+    Each interface ``provides`` the MIME types of the source's ``outputs``
+    (:func:`~dasflex_core.outputs.output_formats`).
     """
-    outputs = output_formats(source) if outputs is None else outputs
     provides = tuple(dict.fromkeys(output.mime for output in outputs))
     catalog = {
         "flex": _stub("HttpStreamSrc", "flex", "das3 (flex) query interface", NODE_MIME,
@@ -524,10 +514,9 @@ def root_node(site: Site, urls: Urls, *, title: str = "") -> dict[str, Any]:
 
 
 def combined_catalog(site: Site, urls: Urls, *, server_name: str = "dasflex",
-                     outputs: OutputLister | None = None) -> dict[str, Any]:
+                     outputs: OutputLister) -> dict[str, Any]:
     """The root with every Catalog and SourceSet node expanded in place (``catalog.json``)."""
-    lister = outputs or site_outputs(site)
-    return _expanded(site, "", urls, lister, title=f"Combined {server_name} Server Catalog")
+    return _expanded(site, "", urls, outputs, title=f"Combined {server_name} Server Catalog")
 
 
 def _expanded(site: Site, dir_id: str, urls: Urls, outputs: OutputLister, *,
@@ -559,12 +548,12 @@ def _node_rows(site: Site, urls: Urls, outputs: OutputLister) -> Iterator[list[s
                    stub["mime"], *stub.get("provides", [])]
 
 
-def nodes_csv(site: Site, urls: Urls, outputs: OutputLister | None = None) -> str:
+def nodes_csv(site: Site, urls: Urls, outputs: OutputLister) -> str:
     """Every node, one CSV row each: LocalID, Type, Title, URL, Item-MIME, Provides-MIME..."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["LocalID", "Type", "Title", "URL", "Item-MIME", "Provides-MIME"])
-    writer.writerows(_node_rows(site, urls, outputs or site_outputs(site)))
+    writer.writerows(_node_rows(site, urls, outputs))
     return out.getvalue()
 
 
@@ -575,7 +564,7 @@ def _json(document: Mapping[str, Any]) -> str:
 
 
 def source_files(source: SourceDef, urls: Urls,
-                 outputs: Sequence[OutputFormat] | None = None) -> dict[str, str | bytes]:
+                 outputs: Sequence[OutputFormat]) -> dict[str, str | bytes]:
     """The files of one source: its SourceSet node and its directory's nodes."""
     path = f"source/{source.id.lower()}"
     files: dict[str, str | bytes] = {
@@ -597,7 +586,8 @@ def listed_site(site: Site, unlisted: Collection[str] = ()) -> Site:
     return Site(site.root, kept, site.directories, site.commands)
 
 
-def build_files(site: Site, base_url: str, *, websocket_url: str | None = None,
+def build_files(site: Site, base_url: str, outputs: OutputLister, *,
+                websocket_url: str | None = None,
                 server_name: str = "dasflex",
                 unlisted: Collection[str] = ()) -> dict[str, str | bytes]:
     """Every catalog file by its path below the server root (see the module docstring).
@@ -606,12 +596,11 @@ def build_files(site: Site, base_url: str, *, websocket_url: str | None = None,
     out of every listing (the das2 list, the Catalog nodes, ``catalog.json``
     and ``nodes.csv``); their own files are still built, for clients that
     know the id (their ``authorization`` block says to authenticate).
-    ``flex.json`` lists the formats the planner can produce for each source
-    with the site's command table (:func:`~dasflex_core.outputs.output_formats`).
+    ``flex.json`` lists the formats ``outputs`` gives for each source (the
+    planner's, :func:`~dasflex_core.outputs.output_lister`).
     """
     urls = Urls.from_base(base_url, websocket_url)
     listed = listed_site(site, unlisted)
-    outputs = site_outputs(site)
     files: dict[str, str | bytes] = {
         "das2list.txt": das2_list(listed),
         "root.json": _json(root_node(listed, urls)),

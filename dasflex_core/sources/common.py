@@ -1,6 +1,6 @@
-"""Pieces both definition formats share: standard parameters, conventions,
-the default reducer, and parsers for the small text forms (contacts, ranges,
-access rules, cache levels) that DSDF and JSON definitions both use.
+"""Pieces both definition formats share: the standard time parameters (as
+``commands/builtin.json`` declares them) and parsers for the small text forms (contacts, ranges, access rules, cache
+levels) that DSDF and JSON definitions both use.
 
 Parsers raise ``ValueError`` with a short reason; the callers turn it into a
 :class:`~dasflex_core.errors.DefinitionError` naming file and line or key.
@@ -12,37 +12,25 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 
+from dasflex_core import keys
+from dasflex_core.commands import builtin_param
 from dasflex_core.errors import DefinitionError
-from dasflex_core.sources.model import (
-    DAS2_BINARY,
+from dasflex_core.model import (
     Access,
     AccessRule,
     CacheLevel,
-    CommandDef,
-    CommandRole,
-    Condition,
     Contact,
-    Convention,
     Example,
     Param,
-    ParamType,
-    StreamType,
     SubSource,
     Variable,
 )
-
-TIME_MIN = "read.time.min"
-TIME_MAX = "read.time.max"
-TIME_INTERVAL = "read.time.inter"
-RESOLUTION = "bin.time.max"
-READER_OPTIONS = "read.opts"
-
-#: The program that reduces das2 streams unless a definition names another.
-DEFAULT_REDUCER = "das2_bin_avgsec"
+from dasflex_core.units import seconds_per_unit
 
 #: Examples get a resolution of their span divided by this (as dasFlex did).
 EXAMPLE_RESOLUTION_DIVISOR = 2000
@@ -50,13 +38,8 @@ EXAMPLE_RESOLUTION_DIVISOR = 2000
 #: Cache block periods (DSDF ``cacheLevel_NN``).
 CACHE_PERIODS = ("yearly", "monthly", "daily", "hourly", "perminute", "persecond")
 
-_SECONDS_PER_UNIT = {
-    "us": 1e-6, "μs": 1e-6, "microsec": 1e-6, "ms": 1e-3, "millisec": 1e-3,
-    "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
-    "m": 60.0, "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0,
-    "h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0,
-    "d": 86400.0, "day": 86400.0, "days": 86400.0,
-}
+#: In a duration (``cacheLevel_NN = 10 m | ...``) ``m`` means minutes, not metres.
+_DURATION_ABBREVIATIONS = {"m": "min"}
 
 _ACCESS_METHODS = ("AGE", "GROUP", "IP", "USER")
 _AGE_PATTERN = re.compile(r"(?:\d+[ymdh])+")
@@ -66,84 +49,19 @@ _TRUE_WORDS = frozenset({"1", "true", "yes", "on", "t", "y"})
 _FALSE_WORDS = frozenset({"0", "false", "no", "off", "f", "n", ""})
 
 
-def standard_conventions() -> dict[str, Convention]:
-    """The das2, flex, flexRT and hapi conventions every source starts with."""
-    das2 = Convention(
-        "das2",
-        translate=MappingProxyType({
-            "start_time": TIME_MIN, "end_time": TIME_MAX,
-            "start": TIME_MIN, "stop": TIME_MAX,
-            "resolution": RESOLUTION, "params": READER_OPTIONS,
-            "interval": TIME_INTERVAL, "server": None, "dataset": None,
-        }),
-        defaults=MappingProxyType({"format.type": "das", "format.version": "2"}),
-    )
-    hapi = Convention(
-        "hapi",
-        translate=MappingProxyType({
-            "time.min": TIME_MIN, "time.max": TIME_MAX,
-            "start": TIME_MIN, "stop": TIME_MAX, "id": None, "dataset": None,
-        }),
-    )
-    return {
-        "das2": das2,
-        "flex": Convention("flex"),
-        "flexRT": Convention("flexRT"),
-        "hapi": hapi,
-    }
-
-
-def merge_conventions(overrides: Mapping[str, Convention]) -> dict[str, Convention]:
-    """Standard conventions with ``overrides``' keys laid over them."""
-    merged = standard_conventions()
-    for name, extra in overrides.items():
-        base = merged.get(name, Convention(name))
-        merged[name] = Convention(
-            name,
-            translate=MappingProxyType({**base.translate, **extra.translate}),
-            defaults=MappingProxyType({**base.defaults, **extra.defaults}),
-        )
-    return merged
-
-
 def time_params(*, reducible: bool, requires_interval: bool) -> list[Param]:
-    """The time-range parameters (and resolution or interval) of a time source."""
-    params = [
-        Param(TIME_MIN, ParamType.ISOTIME, required=True, label="Start",
-              title="Minimum time value to stream", units="UTC"),
-        Param(TIME_MAX, ParamType.ISOTIME, required=True, label="End",
-              title="Maximum time value to stream", units="UTC"),
-    ]
+    """The time-range parameters (and resolution or interval) of a time source.
+
+    Each is the built-in declaration (``commands/builtin.json``); a source
+    requires its time range, and its interval when it needs one.
+    """
+    params = [replace(builtin_param(keys.READ_TIME_MIN), required=True),
+              replace(builtin_param(keys.READ_TIME_MAX), required=True)]
     if requires_interval:
-        params.append(Param(TIME_INTERVAL, ParamType.REAL, required=True, label="Interval",
-                            title="Time between records", units="s"))
+        params.append(replace(builtin_param(keys.READ_TIME_INTERVAL), required=True))
     if reducible:
-        params.append(Param(RESOLUTION, ParamType.REAL, label="Resolution",
-                            title="Largest time bin to average into (0: full resolution)",
-                            units="s"))
+        params.append(builtin_param(keys.BIN_TIME_MAX))
     return params
-
-
-def reducer_command(tokens: tuple[str, ...], output: StreamType) -> CommandDef:
-    """A reducer run when ``bin.time.max`` > 0: ``PROGRAM ... RESOLUTION``."""
-    return CommandDef(
-        name="reducer",
-        role=CommandRole.REDUCER,
-        template=(*tokens, f"#[{RESOLUTION}]"),
-        input=output,
-        output=output,
-        conditions=(Condition(RESOLUTION, "0", "gt"),),
-        label="Reduce",
-        title="Average into time bins no wider than the resolution",
-        order=10,
-    )
-
-
-def default_reducer(output: StreamType) -> CommandDef | None:
-    """The default reducer for a reader's output, if it has one."""
-    if output != DAS2_BINARY:
-        return None
-    return reducer_command((DEFAULT_REDUCER,), output)
 
 
 def split_command(text: str) -> tuple[str, ...]:
@@ -282,11 +200,12 @@ def parse_duration(text: str) -> float:
     except ValueError:
         raise ValueError(f"cannot read duration {text!r}") from None
     unit = match.group(2) or "s"
-    if unit not in _SECONDS_PER_UNIT:
+    seconds = seconds_per_unit(_DURATION_ABBREVIATIONS.get(unit, unit))
+    if seconds is None:
         raise ValueError(f"unknown time unit {unit!r} in {text!r}")
     if amount < 0:
         raise ValueError(f"negative duration {text!r}")
-    return amount * _SECONDS_PER_UNIT[unit]
+    return amount * seconds
 
 
 def parse_cache_level(key: str, text: str) -> CacheLevel:
@@ -321,12 +240,12 @@ def parse_simple_time(text: str) -> datetime | None:
 def example_from_range(label: str, begin: str, end: str, *, reducible: bool,
                        extra: Mapping[str, str] | None = None) -> Example:
     """An example over ``begin``-``end``; a reducible source gets span/2000 resolution."""
-    settings = {TIME_MIN: begin, TIME_MAX: end}
+    settings = {keys.READ_TIME_MIN: begin, keys.READ_TIME_MAX: end}
     if reducible:
         start, stop = parse_simple_time(begin), parse_simple_time(end)
         if start and stop and stop > start:
             seconds = (stop - start).total_seconds() / EXAMPLE_RESOLUTION_DIVISOR
-            settings[RESOLUTION] = f"{seconds:.6g}"
+            settings[keys.BIN_TIME_MAX] = f"{seconds:.6g}"
     settings.update(extra or {})
     return Example(label or f"{begin} to {end}", MappingProxyType(settings))
 

@@ -22,15 +22,15 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from functools import partial
+from dataclasses import dataclass, field, replace
+from functools import cache, partial
 from pathlib import Path
-from types import MappingProxyType
 from typing import TypeVar
 
+from dasflex_core import keys
+from dasflex_core.commands import builtin_commands, builtin_param
 from dasflex_core.errors import DefinitionError
-from dasflex_core.sources import common
-from dasflex_core.sources.model import (
+from dasflex_core.model import (
     DAS1_BINARY,
     DAS2_BINARY,
     DAS3_BINARY,
@@ -39,6 +39,7 @@ from dasflex_core.sources.model import (
     CacheLevel,
     CommandDef,
     CommandRole,
+    Condition,
     Contact,
     Example,
     Flag,
@@ -49,6 +50,7 @@ from dasflex_core.sources.model import (
     SubSource,
     Variable,
 )
+from dasflex_core.sources import common
 
 _KEY_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _LIST_KEY_PATTERN = re.compile(r"(?P<base>[A-Za-z](?:[A-Za-z0-9_]*?[A-Za-z])?)_?(?P<index>\d\d)")
@@ -311,12 +313,12 @@ def _reader_command(document: DsdfDocument, output: StreamType,
     tokens = _parsed(document, entry, lambda _value: common.split_command(text))
     base_dir = Path(document.path).resolve().parent
     tokens = common.resolve_relative(tokens, base_dir)
-    options = f"#[{common.READER_OPTIONS}#@#{(params_match.group('default') or '').strip()}]" \
-        if params_match else f"#[{common.READER_OPTIONS}#@#]"
+    options = f"#[{keys.READ_OPTS}#@#{(params_match.group('default') or '').strip()}]" \
+        if params_match else f"#[{keys.READ_OPTS}#@#]"
     tokens = tuple(token.replace(marker, options) for token in tokens)
     if requires_interval:
-        tokens += (f"#[{common.TIME_INTERVAL}]",)
-    tokens += (f"#[{common.TIME_MIN}]", f"#[{common.TIME_MAX}]")
+        tokens += (f"#[{keys.READ_TIME_INTERVAL}]",)
+    tokens += (f"#[{keys.READ_TIME_MIN}]", f"#[{keys.READ_TIME_MAX}]")
     if not params_match and not _flag(document, "dropParams"):
         tokens += (options,)
     return CommandDef(name="reader", role=CommandRole.READER, template=tokens, output=output,
@@ -324,12 +326,37 @@ def _reader_command(document: DsdfDocument, output: StreamType,
 
 
 def _reducer_command(document: DsdfDocument, output: StreamType) -> CommandDef | None:
+    """The ``reducer`` key's program, run as ``PROGRAM ... RESOLUTION`` when asked to reduce.
+
+    None without the key, or when it names a reducer of the command table
+    (``reducer = das2_bin_avgsec``): the planner then runs the table's
+    reducer for a reducible source.
+    """
     entry = document.get("reducer")
     if entry is None:
-        return common.default_reducer(output)
+        return None
     tokens = _parsed(document, entry, common.split_command)
+    if len(tokens) == 1 and tokens[0] in _table_reducers():
+        return None
     tokens = common.resolve_relative(tokens, Path(document.path).resolve().parent)
-    return common.reducer_command(tokens, output)
+    return CommandDef(
+        name="reducer",
+        role=CommandRole.REDUCER,
+        template=(*tokens, f"#[{keys.BIN_TIME_MAX}]"),
+        input=output,
+        output=output,
+        conditions=(Condition(keys.BIN_TIME_MAX, "0", "gt"),),
+        label="Reduce",
+        title="Average into time bins no wider than the resolution",
+        order=10,
+    )
+
+
+@cache
+def _table_reducers() -> frozenset[str]:
+    """The names of the built-in table's reducers."""
+    return frozenset(command.name for command in builtin_commands().commands
+                     if command.role is CommandRole.REDUCER)
 
 
 def _option_params(document: DsdfDocument) -> list[Param]:
@@ -337,15 +364,13 @@ def _option_params(document: DsdfDocument) -> list[Param]:
     if _flag(document, "dropParams"):
         return []
     flags = [_param_flag(document, entry) for entry in document.items("param")]
-    key = common.READER_OPTIONS
+    options = builtin_param(keys.READ_OPTS)
     if len(flags) > 1:
-        return [Param(key, ParamType.FLAGSET, label="Options", title="Reader options",
-                      flag_sep=" ", flags=tuple(flags))]
+        return [replace(options, type=ParamType.FLAGSET, flag_sep=" ", flags=tuple(flags))]
     if len(flags) == 1:
         only = flags[0]
-        return [Param(key, ParamType.STRING, label=only.value, title=only.title,
-                      default=only.default)]
-    return [Param(key, ParamType.STRING, label="Options", title="Reader options")]
+        return [replace(options, label=only.value, title=only.title, default=only.default)]
+    return [options]
 
 
 def _param_flag(document: DsdfDocument, entry: DsdfEntry) -> Flag:
@@ -365,9 +390,9 @@ def _param_flag(document: DsdfDocument, entry: DsdfEntry) -> Flag:
 
 def _examples(document: DsdfDocument, reducible: bool) -> list[Example]:
     per_index = {
-        "exampleParams": common.READER_OPTIONS,
-        "exampleInterval": common.TIME_INTERVAL,
-        "exampleResolution": common.RESOLUTION,
+        "exampleParams": keys.READ_OPTS,
+        "exampleInterval": keys.READ_TIME_INTERVAL,
+        "exampleResolution": keys.BIN_TIME_MAX,
     }
     extras: dict[str, dict[str, str]] = {}
     for base, flex_key in per_index.items():
@@ -475,7 +500,6 @@ def to_source(document: DsdfDocument, source_id: str) -> SourceDef:
         summary=document.value("summary") or "",
         contacts=tuple(_contacts(document)),
         params=tuple(params + _option_params(document)),
-        conventions=MappingProxyType(common.standard_conventions()),
         commands=tuple(commands),
         examples=tuple(_examples(document, reducible)),
         valid_range=_valid_range(document),

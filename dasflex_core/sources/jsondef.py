@@ -1,7 +1,7 @@
 """dasflex's own JSON source definitions (``schemas/source.schema.json``).
 
 A definition is validated against the schema once, at load time, then
-converted into the same :class:`~dasflex_core.sources.model.SourceDef` a DSDF
+converted into the same :class:`~dasflex_core.model.SourceDef` a DSDF
 gives.  In command templates, ``$(THIS_DIR)``, ``$(THIS_FILE)`` and
 configuration variables (``$(NAME[,default])``) are replaced per argv token,
 and relative paths resolve against the definition file's directory.
@@ -18,9 +18,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from dasflex_core import keys
+from dasflex_core.commands import builtin_param
 from dasflex_core.errors import DefinitionError
-from dasflex_core.sources import common
-from dasflex_core.sources.model import (
+from dasflex_core.model import (
     DAS2_BINARY,
     Access,
     CommandDef,
@@ -38,6 +39,7 @@ from dasflex_core.sources.model import (
     StreamType,
     Variable,
 )
+from dasflex_core.sources import common
 
 if TYPE_CHECKING:
     from dasflex_core.sources.checks import SchemaChecks
@@ -149,15 +151,12 @@ class _Converter:
             cwd=str(self.base_dir) if is_reader else None,
         )
 
-    def commands(self, reducible: bool) -> tuple[CommandDef, ...]:
+    def commands(self) -> tuple[CommandDef, ...]:
+        """The definition's commands (the planner adds the built-in reducer when it has none)."""
         commands = [self.command(name, spec) for name, spec in self.document["commands"].items()]
         readers = [c for c in commands if c.role is CommandRole.READER]
         if not readers and not self.document.get("server") and not self.document.get("rename"):
             raise self.fail("commands", "no command has the role 'reader'")
-        has_reducer = any(c.role is CommandRole.REDUCER for c in commands)
-        if reducible and readers and not has_reducer:
-            reducer = common.default_reducer(readers[0].output)
-            commands += [reducer] if reducer else []
         return tuple(commands)
 
     def reducible(self) -> bool:
@@ -172,8 +171,7 @@ class _Converter:
         if specs is None:
             standard = common.time_params(reducible=reducible,
                                           requires_interval=self.document.get("requiresInterval", False))
-            return (*standard, Param(common.READER_OPTIONS, ParamType.STRING, label="Options",
-                                     title="Reader options"))
+            return (*standard, builtin_param(keys.READ_OPTS))
         return tuple(self.param(key, spec) for key, spec in specs.items())
 
     def param(self, key: str, spec: Mapping[str, Any]) -> Param:
@@ -204,12 +202,12 @@ class _Converter:
         )
 
     def conventions(self) -> Mapping[str, Convention]:
-        overrides = {
+        """The definition's own rules; the planner lays them over the command table's."""
+        return MappingProxyType({
             name: Convention(name, MappingProxyType(dict(spec.get("translate", {}))),
                              MappingProxyType(dict(spec.get("defaults", {}))))
             for name, spec in self.document.get("conventions", {}).items()
-        }
-        return MappingProxyType(common.merge_conventions(overrides))
+        })
 
     def access(self) -> Access | None:
         spec = self.document.get("access")
@@ -243,7 +241,7 @@ class _Converter:
                            for c in doc.get("contacts", ())),
             params=self.params(reducible),
             conventions=self.conventions(),
-            commands=self.commands(reducible),
+            commands=self.commands(),
             examples=self.examples(),
             valid_range=valid_range,
             coords=tuple(Variable(v["name"], v.get("title", ""), v.get("units", ""))
@@ -288,12 +286,12 @@ def _das2_properties(source: SourceDef) -> tuple[tuple[str, str], ...]:
         if people:
             props.append((key, ", ".join(people)))
     for index, example in enumerate(source.examples):
-        begin = example.settings.get(common.TIME_MIN)
-        end = example.settings.get(common.TIME_MAX)
+        begin = example.settings.get(keys.READ_TIME_MIN)
+        end = example.settings.get(keys.READ_TIME_MAX)
         if begin and end:
             props.append((f"exampleRange_{index:02d}", f"{begin} to {end} | {example.label}"))
-        if example.settings.get(common.READER_OPTIONS):
-            props.append((f"exampleParams_{index:02d}", example.settings[common.READER_OPTIONS]))
+        if example.settings.get(keys.READ_OPTS):
+            props.append((f"exampleParams_{index:02d}", example.settings[keys.READ_OPTS]))
     if source.access:
         props.append(("securityRealm", source.access.realm))
     if source.requires_interval:

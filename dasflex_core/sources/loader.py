@@ -11,22 +11,25 @@ validated here once (:attr:`Site.commands`).
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
+from dasflex_core.commands import parse_command_table, schema_path, validate_document
 from dasflex_core.errors import DefinitionError
-from dasflex_core.sources.model import Directory, Site, SourceDef
-
-if TYPE_CHECKING:
-    from dasflex_core.commands import CommandTable
-    from dasflex_core.sources.checks import SchemaChecks
+from dasflex_core.model import CommandTable, Directory, Site, SourceDef
+from dasflex_core.sources import common
+from dasflex_core.sources.checks import SchemaChecks
+from dasflex_core.sources.dsdf import load_dsdf, read_dsdf
+from dasflex_core.sources.jsondef import load_json_definition, read_json_definition
 
 DIRINFO_NAME = "_dirinfo_.dsdf"
 DEFINITION_SUFFIXES = (".dsdf", ".json")
+#: Name of the optional command table file at the root of a site.
+SITE_TABLE_NAME = "_commands.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,18 +74,11 @@ def load_source(path: Path, source_id: str, variables: Mapping[str, str] | None 
     """Load one definition file (DSDF or JSON, chosen by extension)."""
     merged = {**default_variables(), **(variables or {})}
     if path.suffix.lower() == ".json":
-        from dasflex_core.sources.jsondef import load_json_definition
-
         return load_json_definition(path, source_id, merged, checks)
-    from dasflex_core.sources.dsdf import load_dsdf
-
     return load_dsdf(path, source_id, merged)
 
 
 def _directory_from_dirinfo(root: Path, path: Path, variables: Mapping[str, str]) -> Directory:
-    from dasflex_core.sources import common
-    from dasflex_core.sources.dsdf import read_dsdf
-
     document = read_dsdf(path, {**default_variables(), **variables})
     dir_id = path.parent.relative_to(root).as_posix()
     hapi_entry = document.get("hapi")
@@ -155,9 +151,6 @@ def check_schemas(root: Path | str, checks: SchemaChecks) -> None:
     ``checks`` then knows their digests, so a later :func:`load_site` with it
     skips jsonschema (``dasflex serve`` checks in a child process this way).
     """
-    from dasflex_core.commands import SITE_TABLE_NAME, load_command_table
-    from dasflex_core.sources.jsondef import read_json_definition
-
     root = Path(root).resolve()
     for path in _definition_files(root):
         if path.suffix.lower() == ".json":
@@ -168,10 +161,31 @@ def check_schemas(root: Path | str, checks: SchemaChecks) -> None:
 
 def site_command_table(root: Path, checks: SchemaChecks | None = None) -> CommandTable | None:
     """The site's own command table (``ROOT/_commands.json``), validated; None if absent."""
-    from dasflex_core.commands import SITE_TABLE_NAME, load_command_table
-
     path = root / SITE_TABLE_NAME
     return load_command_table(path, checks=checks) if path.is_file() else None
+
+
+def load_command_table(path: Path | str, validate: bool = True,
+                       checks: SchemaChecks | None = None) -> CommandTable:
+    """Read and check a command table file (a site's ``_commands.json``).
+
+    Raises
+    ------
+    DefinitionError
+        Naming the file, the key and the reason.
+    """
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise DefinitionError(str(path), None, f"cannot read: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise DefinitionError(str(path), None, f"invalid JSON: {exc}") from exc
+    if validate and checks is not None:
+        checks.check(document, str(path), schema_path(), validate_document)
+    elif validate:
+        validate_document(document, str(path))
+    return parse_command_table(document, str(path))
 
 
 def load_site(root: Path | str, variables: Mapping[str, str] | None = None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from dasflex_core.tools._common import ToolParser, positive_float, run_tool
+from dasflex_core.tools.program import ToolParser, positive_float, run_tool
 
 DESCRIPTION = """\
 Average <y>, <yscan> and <z> values of a das2 stream over bins BIN_WIDTH
@@ -28,8 +28,9 @@ def build_parser() -> ToolParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dasflex_core.tools._binrun import bin_stdin
-    from dasflex_core.tools._binstream import BinnerConfig
+    # The family loads numpy and the codecs: imported only when the tool runs,
+    # so that --help and usage errors answer at once.
+    from dasflex_core.tools.binning.stream import BinnerConfig, bin_stdin
 
     config = BinnerConfig(
         program="das2_bin_avg",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from dasflex_core.tools._common import ToolParser, add_bin_seconds, add_time_bin_arguments, run_tool
+from dasflex_core.tools.program import ToolParser, add_bin_seconds, add_time_bin_arguments, run_tool
 
 DESCRIPTION = """\
 Average <y>, <yscan> and <z> values of a das2 stream over BIN_SECONDS wide
@@ -34,11 +34,13 @@ def build_parser() -> ToolParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dasflex_core.tools._bincore import BinOptions
-    from dasflex_core.tools._binrun import bin_stdin, time_binner
+    # The family loads numpy and the codecs: imported only when the tool runs,
+    # so that --help and usage errors answer at once.
+    from dasflex_core.tools.binning.core import BinOptions
+    from dasflex_core.tools.binning.stream import bin_stdin, time_binner
 
     config = time_binner(
-        "das2_bin_avgsec", args,
+        "das2_bin_avgsec", args.bin_seconds, args.begin,
         options=BinOptions(minmax=args.minmax, stddev=args.stddev),
         drop_progress=args.drop_progress,
         max_input_planes=_plane_limit(args.minmax, args.stddev),

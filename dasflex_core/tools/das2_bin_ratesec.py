@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from dasflex_core.tools._common import ToolParser, positive_float, run_tool
+from dasflex_core.dastime import parse_us2000
+from dasflex_core.tools.program import ToolParser, positive_float, run_tool
 
 DESCRIPTION = """\
 Count the data packets of a das2 stream (all packet IDs together) in time
@@ -50,13 +51,14 @@ def _volume_units(text: str) -> tuple[str, int]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dasflex_core.tools._binrate import RateConfig, rate_stdin
-    from dasflex_core.tools._binunits import parse_begin
+    # The family loads numpy and the codecs: imported only when the tool runs,
+    # so that --help and usage errors answer at once.
+    from dasflex_core.tools.binning.rate import RateConfig, rate_stdin
 
     volume_name, volume_bytes = args.volume if args.volume else (None, 1)
     config = RateConfig(
         width_us=args.bin_seconds * 1.0e6,
-        origin=None if args.begin is None else parse_begin(args.begin),
+        origin=None if args.begin is None else parse_us2000(args.begin),
         monotonic=args.monotonic,
         events=args.events,
         volume_name=volume_name,

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from dasflex_core.tools._common import ToolParser, int_in_range, run_tool
+from dasflex_core.dastime import parse_us2000
+from dasflex_core.tools.program import ToolParser, UsageError, int_in_range, run_tool
 
 DESCRIPTION = """\
 Write the packets of one das2 packet type (the first seen, or -p ID) as HAPI
@@ -35,9 +36,9 @@ def build_parser() -> ToolParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dasflex_core.tools._binhapi import HapiConfig, hapi_stdin, read_dsdf
-    from dasflex_core.tools._binunits import parse_begin
-    from dasflex_core.tools._common import UsageError
+    # The family loads numpy and the codecs: imported only when the tool runs,
+    # so that --help and usage errors answer at once.
+    from dasflex_core.tools.hapi.stream import HapiConfig, hapi_stdin, read_dsdf
 
     names: list[str] = []
     for item in args.parameters:
@@ -50,8 +51,8 @@ def _run(args: argparse.Namespace) -> int:
         info=args.info,
         data=not args.no_data,
         packet_id=args.packet_id,
-        begin=None if args.begin is None else parse_begin(args.begin),
-        end=None if args.end is None else parse_begin(args.end),
+        begin=None if args.begin is None else parse_us2000(args.begin),
+        end=None if args.end is None else parse_us2000(args.end),
         parameters=tuple(names),
         dsdf=read_dsdf(args.dsdf) if args.dsdf else {},
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from dasflex_core.tools._common import ToolParser, run_tool
+from dasflex_core.tools.program import ToolParser, run_tool
 
 DESCRIPTION = """\
 Replace the data of a das2 stream by histograms: for each data plane, the
@@ -33,7 +33,9 @@ def build_parser() -> ToolParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dasflex_core.tools._binhisto import HistoConfig, histo_stdin
+    # The family loads numpy and the codecs: imported only when the tool runs,
+    # so that --help and usage errors answer at once.
+    from dasflex_core.tools.binning.histo import HistoConfig, histo_stdin
 
     mode = "below" if args.frac_below else "above" if args.frac_above else "counts"
     return histo_stdin(HistoConfig(mode))

@@ -11,8 +11,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from dasflex_core.tools._common import ToolParser, run_tool
-from dasflex_core.tools.table.options import add_text_arguments, add_tmpdir_argument
+from dasflex_core.tools.program import (
+    ToolParser,
+    add_table_text_options,
+    add_tmpdir_option,
+    run_tool,
+)
 
 PROGRAM = "das2_json"
 DESCRIPTION = """\
@@ -24,8 +28,8 @@ and one array per record (times as ISO 8601 strings, missing values null)."""
 def build_parser() -> ToolParser:
     """The ``das2_json`` command line."""
     parser = ToolParser(PROGRAM, DESCRIPTION)
-    add_text_arguments(parser)
-    add_tmpdir_argument(parser)
+    add_table_text_options(parser)
+    add_tmpdir_option(parser)
     return parser
 
 
@@ -35,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # The family loads numpy and the codecs: imported only when the tool runs,
+    # so that --help and usage errors answer at once.
     from dasflex_core.tools.table.jsonout import JsonWriter
     from dasflex_core.tools.table.stream import run_table_tool
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from dasflex_core.tools._common import ToolParser, int_in_range, run_tool
-from dasflex_core.tools.table.options import add_tmpdir_argument
+from dasflex_core.tools.program import ToolParser, add_tmpdir_option, int_in_range, run_tool
 
 PROGRAM = "das2_netcdf"
 DESCRIPTION = """\
@@ -27,7 +26,7 @@ def build_parser() -> ToolParser:
     parser = ToolParser(PROGRAM, DESCRIPTION)
     parser.add_argument("-z", "--deflate", type=int_in_range(0, 9), default=0, metavar="LEVEL",
                         help="zlib compression level of the variables (0-9, default 0: none)")
-    add_tmpdir_argument(parser)
+    add_tmpdir_option(parser)
     return parser
 
 
@@ -37,11 +36,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dasflex_core.tools.table.options import require_module
-    from dasflex_core.tools.table.stream import run_table_tool
+    # The family (numpy, the codecs, netCDF4) loads only when the tool runs, so
+    # that --help and usage errors answer at once; without netCDF4, one line.
+    from dasflex_core.tools.table.requires import require_module
 
-    require_module("netCDF4", "netcdf")
+    require_module("netCDF4")
     from dasflex_core.tools.table.netcdf import NetcdfWriter
+    from dasflex_core.tools.table.stream import run_table_tool
 
     writers: list[NetcdfWriter] = []
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from dasflex_core.tools._common import ToolParser, run_tool
+from dasflex_core.tools.program import ToolParser, run_tool
 
 PROGRAM = "das2_parquet"
 DESCRIPTION = """\
@@ -35,11 +35,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dasflex_core.tools.table.options import require_module
-    from dasflex_core.tools.table.stream import run_table_tool
+    # The family (numpy, the codecs, pyarrow) loads only when the tool runs, so
+    # that --help and usage errors answer at once; without pyarrow, one line.
+    from dasflex_core.tools.table.requires import require_module
 
-    require_module("pyarrow", "parquet")
+    require_module("pyarrow")
     from dasflex_core.tools.table.parquet import ParquetWriter
+    from dasflex_core.tools.table.stream import run_table_tool
 
     return run_table_tool(lambda emit: ParquetWriter(emit, compression=args.compression))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from dasflex_core.tools._common import ToolParser, run_tool
+from dasflex_core.tools.program import ToolParser, UsageError, run_tool
 
 DESCRIPTION = """\
 Transform a das2 stream into power spectral densities.  <x><yscan> packets
@@ -69,9 +69,9 @@ def _datum(text: str) -> tuple[float, str]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dasflex_core.tools._common import UsageError
-    from dasflex_core.tools._psdrun import psd_stdin
-    from dasflex_core.tools._psdstream import PsdConfig
+    # The family loads numpy and the codecs: imported only when the tool runs,
+    # so that --help and usage errors answer at once.
+    from dasflex_core.tools.psd.stream import PsdConfig, psd_stdin
 
     if args.trans_x:
         raise UsageError("-x (transform <yscan> packets over x) is not implemented")

@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from dasflex_core.tools._common import ToolParser, run_tool
-from dasflex_core.tools.table.options import add_text_arguments, add_tmpdir_argument
+from dasflex_core.tools.program import (
+    ToolParser,
+    add_table_text_options,
+    add_tmpdir_option,
+    run_tool,
+)
 
 PROGRAM = "das2_votable"
 DESCRIPTION = """\
@@ -24,8 +28,8 @@ def build_parser() -> ToolParser:
     parser = ToolParser(PROGRAM, DESCRIPTION)
     parser.add_argument("-b", "--binary", action="store_true",
                         help="serialise rows as BINARY2 (base64) instead of TABLEDATA")
-    add_text_arguments(parser)
-    add_tmpdir_argument(parser)
+    add_table_text_options(parser)
+    add_tmpdir_option(parser)
     return parser
 
 
@@ -35,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # The family loads numpy and the codecs: imported only when the tool runs,
+    # so that --help and usage errors answer at once.
     from dasflex_core.tools.table.stream import run_table_tool
     from dasflex_core.tools.table.votable import VOTableWriter
 

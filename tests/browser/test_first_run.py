@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import os
-import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,12 +19,9 @@ from urllib.parse import urljoin
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
+from tests.browser_support import EXAMPLE_SITE, chromium
+
 WINDOW_SIZE = (1200, 1600)
-BROWSER_SECONDS = 60
-EXAMPLE_SITE = Path(__file__).resolve().parents[2] / "examples" / "site"
 EXAMPLE_USER, EXAMPLE_PASSWORD, EXAMPLE_GROUP = "ann", "first-run-secret", "testgroup"
 #: Examples with access rules: anonymous listings leave them out.
 PROTECTED_EXAMPLES = ("Auth",)
@@ -38,20 +34,15 @@ def example_source_names() -> list[str]:
                   if path.suffix in (".dsdf", ".json") and not path.stem.startswith("_"))
 
 
-def require_chromium() -> None:
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: install it (apt-get install -y chromium); "
-                    "the first-run browser test needs a real browser")
-
-
 @pytest.fixture(scope="module")
 def accounts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Environment naming a users and a groups file with one member of the example group."""
-    from dasflex_core.protocols.auth import hash_password
+    from dasflex_core.auth import hash_password
 
     folder = tmp_path_factory.mktemp("accounts")
     users, groups = folder / "passwd", folder / "group"
-    users.write_text(f"{EXAMPLE_USER}:{hash_password(EXAMPLE_PASSWORD, iterations=1000)}\n")
+    entry = hash_password(EXAMPLE_PASSWORD, scheme="pbkdf2_sha256", rounds=1000)
+    users.write_text(f"{EXAMPLE_USER}:{entry}\n")
     groups.write_text(f"{EXAMPLE_GROUP}: {EXAMPLE_USER}\n")
     return {"DASFLEX_USERS_FILE": str(users), "DASFLEX_GROUPS_FILE": str(groups)}
 
@@ -63,16 +54,6 @@ def server_url(accounts: dict[str, str], dasflex_server) -> Iterator[str]:
     environment.update(accounts)
     with dasflex_server("--workers", "2", env=environment) as url:
         yield url + "/"
-
-
-def chromium(profile: Path, *arguments: str) -> str:
-    """Run headless Chromium with a fresh profile; return its stdout."""
-    require_chromium()
-    command = [str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *arguments]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=BROWSER_SECONDS,
-                          stdin=subprocess.DEVNULL)
-    assert done.returncode == 0, f"chromium failed: {done.stderr[-1500:]}"
-    return done.stdout
 
 
 def rendered_dom(tmp_path: Path, url: str):

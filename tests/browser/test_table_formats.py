@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.browser.test_first_run import EXAMPLE_SITE, chromium
+from tests.browser_support import EXAMPLE_SITE, chromium
 
 DAS3_DAY = {"read.time.min": "2020-01-01", "read.time.max": "2020-01-01T01:00"}
 SPECTRA = {"read.time.min": "1979-03-01T12:26:11", "read.time.max": "1979-03-01T12:29:24"}

@@ -14,7 +14,7 @@ from dasflex_core import auth
 from dasflex_core.cli import main as dasflex_main
 from dasflex_core.cli import passwd_cmd
 from dasflex_core.errors import ForbiddenError, UnauthorizedError
-from dasflex_core.sources.model import Access, AccessRule, SourceDef
+from dasflex_core.model import Access, AccessRule, SourceDef
 from tests.front.conftest import basic
 
 FAST_SCRYPT = 2**4

@@ -11,10 +11,10 @@ from dasflex_core.cache.builder import build_block
 from dasflex_core.cache.store import CacheIndex
 from dasflex_core.codecs.das2 import read_all
 from dasflex_core.codecs.events import DataRun
+from dasflex_core.model import Site
 from dasflex_core.planner import Plan, planner_for_site
 from dasflex_core.runner import run
 from dasflex_core.sources.loader import load_site
-from dasflex_core.sources.model import Site
 from tests.conftest import PROJECT_DIR
 
 SOURCE_ID = "Examples/Spectra"
@@ -38,9 +38,10 @@ def output(plan: Plan) -> np.ndarray:
 
 def build_level(site: Site, cache_dir: Path, level: str) -> None:
     index = CacheIndex(cache_dir, site)
+    planner = planner_for_site(site)
     for job in index.blocks_for(site.get(SOURCE_ID), DAY["read.time.min"],
                                 DAY["read.time.max"], levels=[level]):
-        assert build_block(site, cache_dir, job) == "built"
+        assert build_block(site, cache_dir, job, plan=planner.plan_block) == "built"
 
 
 def test_day_at_one_hour_from_60_s_blocks_equals_the_reader(site: Site, tmp_path: Path) -> None:

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from dasflex_core import planner as planner_module
 from dasflex_core.cache import BlockJob
+from dasflex_core.cache import choice as cache_choice
 from dasflex_core.cache.store import CacheIndex
 from dasflex_core.cli import main as cli_main
 from dasflex_core.dastime import parse_us2000
+from dasflex_core.model import Site, SourceDef
 from dasflex_core.planner import Planner, planner_for_site
 from dasflex_core.sources.loader import load_site
-from dasflex_core.sources.model import Site, SourceDef
 from tests.core.test_cache_support import make_site
 
 SOURCE_ID = "Test/Minutes"
@@ -179,7 +179,7 @@ def test_blocks_ending_in_the_future_are_never_gaps_nor_read(site: Site, index: 
 
 def test_gap_count_is_capped(cached: Planner, source: SourceDef,
                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(planner_module, "MAX_CACHE_GAPS", 5)
+    monkeypatch.setattr(cache_choice, "MAX_CACHE_GAPS", 5)
     result = cached.plan(source, query("2020-01-01", "2020-02-01", "60"))
     assert [j.block_start[:10] for j in result.cache_gaps] == [
         "2020-01-01", "2020-01-02", "2020-01-03", "2020-01-04", "2020-01-05"]
@@ -189,7 +189,7 @@ def test_too_many_blocks_to_check_is_no_cache(cached: Planner, index: CacheIndex
                                               source: SourceDef,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     build(index, source, "2020-01-02", "2020-01-05", "00")
-    monkeypatch.setattr(planner_module, "MAX_CACHE_BLOCKS", 2)
+    monkeypatch.setattr(cache_choice, "MAX_CACHE_BLOCKS", 2)
     result = cached.plan(source, query("2020-01-02", "2020-01-05", "60"))
     assert result.commands[0] == "reader" and result.cache_gaps == ()
 

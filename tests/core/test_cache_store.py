@@ -21,8 +21,9 @@ from dasflex_core.codecs.das2 import read_all
 from dasflex_core.codecs.events import DataRun, StreamException, StreamStart
 from dasflex_core.dastime import parse_us2000
 from dasflex_core.errors import NotFoundError, QueryError, ReaderError
+from dasflex_core.model import Site
+from dasflex_core.planner import planner_for_site
 from dasflex_core.sources.loader import load_site
-from dasflex_core.sources.model import Site
 from tests.conftest import PROJECT_DIR
 from tests.core.test_cache_support import make_site
 
@@ -37,6 +38,11 @@ def site(tmp_path: Path) -> Site:
 @pytest.fixture()
 def index(tmp_path: Path, site: Site) -> CacheIndex:
     return CacheIndex(tmp_path / "cache", site)
+
+
+def build(site: Site, cache_dir: Path, target: BlockJob) -> str:
+    """``build_block`` with the site's planner, as the job queues call it."""
+    return build_block(site, cache_dir, target, plan=planner_for_site(site).plan_block)
 
 
 def job(level: str, start: str, paramset: str = "_noparam") -> BlockJob:
@@ -176,7 +182,7 @@ def test_lock_refuses_a_second_process(index: CacheIndex, tmp_path: Path, site: 
         assert holder.stdout.readline().strip() == "held"
         with index.lock(target) as held:
             assert held is False
-        assert build_block(site, index.cache_dir, target) == "busy"
+        assert build(site, index.cache_dir, target) == "busy"
         assert not index.is_built(target)
     finally:
         holder.kill()
@@ -197,7 +203,7 @@ def block_records(path: Path) -> np.ndarray:
 
 def test_build_writes_a_reduced_block_once(index: CacheIndex, site: Site) -> None:
     target = job("01", "2020-02-01T00:00:00")
-    assert build_block(site, index.cache_dir, target) == "built"
+    assert build(site, index.cache_dir, target) == "built"
     path = index.block_file(target)
     records = block_records(path)
     assert len(records) == 29 * 24
@@ -205,14 +211,14 @@ def test_build_writes_a_reduced_block_once(index: CacheIndex, site: Site) -> Non
     np.testing.assert_allclose(hours, np.arange(29 * 24) + 0.5)
     np.testing.assert_allclose(records["y1"], records["x0"] / 3.6e9, rtol=1e-12, atol=0.01)
     assert oct(path.stat().st_mode & 0o777) == oct(0o644)
-    assert build_block(site, index.cache_dir, target) == "exists"
+    assert build(site, index.cache_dir, target) == "exists"
     assert not [p for p in path.parent.iterdir() if p.name.startswith(TEMP_PREFIX)]
 
 
 def test_intrinsic_level_keeps_every_record(index: CacheIndex, site: Site) -> None:
     target = job("02", "2020-01-05T07:00:00")
     assert block_query(index.level_of(target), target).get("bin.time.max") is None
-    assert build_block(site, index.cache_dir, target) == "built"
+    assert build(site, index.cache_dir, target) == "built"
     records = block_records(index.block_file(target))
     assert len(records) == 60
     assert records["x0"][0] == parse_us2000("2020-01-05T07:00")
@@ -220,7 +226,7 @@ def test_intrinsic_level_keeps_every_record(index: CacheIndex, site: Site) -> No
 
 def test_no_data_still_writes_an_empty_block(index: CacheIndex, site: Site) -> None:
     target = job("05", "2020-01-05T00:00:00", "empty")
-    assert build_block(site, index.cache_dir, target) == "built"
+    assert build(site, index.cache_dir, target) == "built"
     events = read_all(index.block_file(target).read_bytes())
     assert isinstance(events[0], StreamStart)
     # The runner turns a quick "no data" answer into an empty stream; a slow one is kept as is.
@@ -230,7 +236,7 @@ def test_no_data_still_writes_an_empty_block(index: CacheIndex, site: Site) -> N
 def test_failing_reader_leaves_nothing(index: CacheIndex, site: Site) -> None:
     target = job("03", "2020-01-05T00:00:00", "fail")
     with pytest.raises(ReaderError):
-        build_block(site, index.cache_dir, target)
+        build(site, index.cache_dir, target)
     path = index.block_file(target)
     assert not path.exists()
     assert not [p for p in path.parent.iterdir() if p.name.startswith(TEMP_PREFIX)]
@@ -238,7 +244,7 @@ def test_failing_reader_leaves_nothing(index: CacheIndex, site: Site) -> None:
 
 def test_wrong_paramset_is_refused(index: CacheIndex, site: Site) -> None:
     with pytest.raises(QueryError, match="is for parameters"):
-        build_block(site, index.cache_dir, job("00", "2020-01-05T00:00:00", "fail"))
+        build(site, index.cache_dir, job("00", "2020-01-05T00:00:00", "fail"))
 
 
 BUILDER = textwrap.dedent("""\
@@ -248,7 +254,9 @@ BUILDER = textwrap.dedent("""\
     from dasflex_core.cache.builder import build_block
     from dasflex_core.sources.loader import load_site
     job = BlockJob("Test/Minutes", "04", "slow", "2020-01-05T00:00:00")
-    print(build_block(load_site(sys.argv[1]), Path(sys.argv[2]), job))
+    from dasflex_core.planner import planner_for_site
+    site = load_site(sys.argv[1])
+    print(build_block(site, Path(sys.argv[2]), job, plan=planner_for_site(site).plan_block))
 """)
 
 
@@ -279,7 +287,7 @@ def test_killed_builder_leaves_only_a_temporary_file(index: CacheIndex, site: Si
 
 
 def test_blocks_that_have_not_ended_are_not_listed_nor_built(tmp_path: Path) -> None:
-    from dasflex_core.sources.model import CacheLevel, SourceDef
+    from dasflex_core.model import CacheLevel, SourceDef
 
     source = SourceDef("Live/Feed", "live", "/x/Feed.dsdf",
                        cache_levels=(CacheLevel("00", 60.0, "60 s", "daily"),))
@@ -289,8 +297,8 @@ def test_blocks_that_have_not_ended_are_not_listed_nor_built(tmp_path: Path) -> 
     assert [j.block_start[:10] for j in jobs] == ["2020-01-08", "2020-01-09"]
     live = Site(tmp_path, {"Live/Feed": source})
     with pytest.raises(QueryError, match="has not ended yet"):
-        build_block(live, tmp_path / "cache", BlockJob("Live/Feed", "00", "_noparam",
-                                                       "2999-01-01T00:00:00"))
+        build(live, tmp_path / "cache", BlockJob("Live/Feed", "00", "_noparam",
+                                                 "2999-01-01T00:00:00"))
 
 
 def test_blocks_for_clips_to_the_valid_range(index: CacheIndex, site: Site) -> None:

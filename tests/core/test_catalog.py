@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from dasflex_core.model import Site
+from dasflex_core.outputs import OutputLister, output_lister
+from dasflex_core.planner import planner_for_site
 from dasflex_core.sources.catalog import (
     WEBSOCKET_SUBPROTOCOL,
     Urls,
@@ -19,7 +22,6 @@ from dasflex_core.sources.catalog import (
     dsdf_stream,
 )
 from dasflex_core.sources.loader import load_site
-from dasflex_core.sources.model import Site
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 EXAMPLE_SITE = PROJECT_DIR / "examples" / "site"
@@ -33,9 +35,14 @@ def site() -> Site:
     return load_site(EXAMPLE_SITE)
 
 
+def outputs_of(site: Site) -> OutputLister:
+    """Each source's outputs, as the server lists them (its planner over the site's table)."""
+    return output_lister(planner_for_site(site))
+
+
 @pytest.fixture(scope="module")
 def files(site) -> dict[str, str | bytes]:
-    return build_files(site, BASE + "/")
+    return build_files(site, BASE + "/", outputs_of(site))
 
 
 def node(files, name: str) -> dict:
@@ -252,7 +259,8 @@ def test_json_interface_sections_replace_generated_ones(tmp_path):
         "interface": {"formats": {"das": {"label": "Only das2", "props": {}}}},
     }
     (tmp_path / "Custom.json").write_text(json.dumps(definition), encoding="utf-8")
-    files = build_files(load_site(tmp_path), BASE)
+    custom = load_site(tmp_path)
+    files = build_files(custom, BASE, outputs_of(custom))
     interface = node(files, "source/custom/flex.json")["interface"]
     assert interface["formats"] == {"das": {"label": "Only das2", "props": {}}}
     assert interface["coords"]["time"]["props"]["min"]["set"] == {"param": "read.time.min"}

@@ -9,13 +9,12 @@ import pytest
 
 from dasflex_core.codecs import das2
 from dasflex_core.codecs.das2to3 import (
-    convert_das2_to_das3,
-    convert_das3_to_das2,
     dataset_from_das2,
     dataset_to_das2,
     property_from_das2,
     property_to_das2,
 )
+from dasflex_core.codecs.das2to3_stream import convert_das2_to_das3, convert_das3_to_das2
 from dasflex_core.codecs.das3 import read_all as read_das3
 from dasflex_core.codecs.das3_model import PacketItems, Sequence, Values
 from dasflex_core.codecs.events import (

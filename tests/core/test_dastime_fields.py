@@ -27,7 +27,7 @@ from dasflex_core.dastime import (
     to_epoch,
     to_tt2000,
 )
-from dasflex_core.dastime_fields import round_half_even_scaled, time_layout
+from dasflex_core.dastime.fields import round_half_even_scaled, time_layout
 from dasflex_core.errors import TimeError
 
 RNG_SEED = 20260101

@@ -17,10 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dasflex_core.errors import QueryError
-from dasflex_core.planner import Planner
-from dasflex_core.runner import start_pipeline
-from dasflex_core.sources.loader import load_site
-from dasflex_core.sources.model import (
+from dasflex_core.model import (
     DAS2_BINARY,
     CommandDef,
     CommandRole,
@@ -29,6 +26,9 @@ from dasflex_core.sources.model import (
     Site,
     SourceDef,
 )
+from dasflex_core.planner import Planner
+from dasflex_core.runner import start_pipeline
+from dasflex_core.sources.loader import load_site
 from tests.conftest import PROJECT_DIR
 
 CORPUS = [

@@ -13,21 +13,18 @@ import pytest
 
 from dasflex_core.cli import main as cli_main
 from dasflex_core.commands import (
-    CommandTable,
     builtin_commands,
-    load_command_table,
     parse_command_table,
     schema_path,
     validate_document,
 )
 from dasflex_core.errors import DefinitionError, NoPipelineError, NotFoundError, QueryError
-from dasflex_core.planner import START, Plan, Planner, build_graph, plan
-from dasflex_core.sources.loader import load_site
-from dasflex_core.sources.model import (
+from dasflex_core.model import (
     DAS2_BINARY,
     DAS2_TEXT,
     CommandDef,
     CommandRole,
+    CommandTable,
     Condition,
     Param,
     ParamType,
@@ -35,6 +32,8 @@ from dasflex_core.sources.model import (
     SourceDef,
     StreamType,
 )
+from dasflex_core.planner import START, Plan, Planner, build_graph, plan
+from dasflex_core.sources.loader import load_command_table, load_site
 from tests.conftest import PROJECT_DIR
 
 SITE_DIR = PROJECT_DIR / "examples" / "site"
@@ -488,7 +487,7 @@ def test_cli_plan_errors(args: list[str], message: str,
 
 
 def test_param_type_view() -> None:
-    from dasflex_core.planner import _ParamView
+    from dasflex_core.planner.query import _ParamView
 
     view = _ParamView(Param("n", ParamType.INTEGER, range=("16", "")))
     assert (view.type, view.minimum, view.maximum) == ("integer", 16.0, None)

@@ -13,16 +13,14 @@ import pytest
 
 from dasflex_core.errors import NoDataError, PipelineTimeoutError, ReaderError
 from dasflex_core.runner import (
-    CHUNK_SIZE,
     HOLD_BYTES,
-    STDERR_LIMIT,
     PipelineRun,
-    clean_environment,
     encode_exception,
     no_data_message,
     run,
     start_pipeline,
 )
+from dasflex_core.stages import CHUNK_SIZE, STDERR_LIMIT, clean_environment
 
 PY = sys.executable
 

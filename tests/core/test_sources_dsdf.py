@@ -8,7 +8,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dasflex_core.commands import builtin_commands
 from dasflex_core.errors import DefinitionError
+from dasflex_core.model import (
+    DAS1_BINARY,
+    DAS2_BINARY,
+    DAS3_BINARY,
+    QSTREAM_BINARY,
+    CommandRole,
+    ParamType,
+)
+from dasflex_core.planner import plan, translate
 from dasflex_core.sources.dsdf import (
     INTERNAL_KEYS,
     load_dsdf,
@@ -17,14 +27,6 @@ from dasflex_core.sources.dsdf import (
     substitute,
     to_source,
     unknown_keys,
-)
-from dasflex_core.sources.model import (
-    DAS1_BINARY,
-    DAS2_BINARY,
-    DAS3_BINARY,
-    QSTREAM_BINARY,
-    CommandRole,
-    ParamType,
 )
 
 
@@ -225,11 +227,24 @@ def test_no_stream_key_means_das1(tmp_path):
 
 def test_das2_sources_get_the_default_reducer(tmp_path):
     source = convert("reader = 'r'\ndas2Stream = 1\n", tmp_path)
-    reducer = next(c for c in source.commands if c.role is CommandRole.REDUCER)
-    assert reducer.template == ("das2_bin_avgsec", "#[bin.time.max]")
-    assert reducer.input == reducer.output == DAS2_BINARY
-    assert reducer.conditions[0].key == "bin.time.max" and reducer.conditions[0].compare == "gt"
+    assert source.reducible
+    assert all(c.role is not CommandRole.REDUCER for c in source.commands)
+    table_reducer = next(c for c in builtin_commands().commands if c.role is CommandRole.REDUCER)
+    assert table_reducer.input == table_reducer.output == DAS2_BINARY
+    assert table_reducer.conditions[0].key == "bin.time.max" and table_reducer.conditions[0].compare == "gt"
+    query = {"read.time.min": "2001-01-01", "read.time.max": "2001-01-02"}
+    assert plan(source, {**query, "bin.time.max": "60"}).stages[1] == (
+        "das2_bin_avgsec", "-b", "2001-01-01T00:00:00", "60")
+    assert len(plan(source, {**query, "bin.time.max": "0"}).stages) == 1
     assert source.param("bin.time.max").type is ParamType.REAL
+
+
+def test_a_reducer_key_naming_the_table_reducer_means_the_table_reducer(tmp_path):
+    source = convert("reader = 'r'\ndas2Stream = 1\nreducer = 'das2_bin_avgsec'\n", tmp_path)
+    assert all(c.role is not CommandRole.REDUCER for c in source.commands)
+    stages = plan(source, {"read.time.min": "2001-01-01", "read.time.max": "2001-01-02",
+                           "bin.time.max": "60"}).stages
+    assert stages[1] == ("das2_bin_avgsec", "-b", "2001-01-01T00:00:00", "60")
 
 
 def test_named_reducer(tmp_path):
@@ -400,12 +415,11 @@ def test_unknown_keys_are_reported_for_checking():
 def test_conventions_translate_das2_keys():
     document = parse("reader = 'r'\ndas2Stream = 1\n")
     source = to_source(document, "X/Y")
-    das2 = source.convention("das2")
-    assert das2.translate["start_time"] == "read.time.min"
-    assert das2.translate["params"] == "read.opts"
-    assert das2.translate["dataset"] is None
-    assert das2.defaults["format.type"] == "das"
-    assert source.convention("flex").translate == {}
+    assert source.conventions == {}  # the command table owns the standard conventions
+    das2 = translate({"start_time": "2001-01-01", "params": "-x", "dataset": "X/Y"}, "das2", source)
+    assert das2 == {"format.type": "das", "format.version": "2", "read.time.min": "2001-01-01",
+                    "read.opts": "-x"}
+    assert translate({"start_time": "2001-01-01"}, "flex", source) == {"start_time": "2001-01-01"}
 
 
 def test_unreadable_file(tmp_path):

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
 import pytest
 
+from dasflex_core.commands import builtin_param
 from dasflex_core.errors import DefinitionError
+from dasflex_core.model import DAS2_BINARY, DAS3_BINARY, CommandRole, ParamType
+from dasflex_core.planner import plan, translate
 from dasflex_core.sources.jsondef import SCHEMA_PATH, load_json_definition
-from dasflex_core.sources.model import DAS2_BINARY, DAS3_BINARY, CommandRole, ParamType
 
 MINIMAL = {
     "version": "1",
@@ -52,9 +55,14 @@ def test_minimal_definition(tmp_path):
     assert reader.output == DAS2_BINARY and reader.input is None
     assert reader.cwd == str(tmp_path.resolve())
     assert [p.key for p in source.params] == ["read.time.min", "read.time.max", "bin.time.max", "read.opts"]
-    reducer = next(c for c in source.commands if c.role is CommandRole.REDUCER)
-    assert reducer.template == ("das2_bin_avgsec", "#[bin.time.max]")
+    assert source.params == (replace(builtin_param("read.time.min"), required=True),
+                             replace(builtin_param("read.time.max"), required=True),
+                             builtin_param("bin.time.max"), builtin_param("read.opts"))
     assert source.reducible
+    assert all(c.role is not CommandRole.REDUCER for c in source.commands)
+    reduced = plan(source, {"read.time.min": "2001-01-01", "read.time.max": "2001-01-02",
+                            "bin.time.max": "60"})
+    assert reduced.stages[1] == ("das2_bin_avgsec", "-b", "2001-01-01T00:00:00", "60")
 
 
 def test_list_template_and_variables(tmp_path):
@@ -109,8 +117,9 @@ def test_full_definition(tmp_path):
     band = source.param("band")
     assert [e.value for e in band.enum] == ["a", "b"] and band.max_length == 1 and band.pattern == "[ab]"
     das2 = source.convention("das2")
-    assert das2.translate["band"] == "band" and das2.translate["start_time"] == "read.time.min"
-    assert das2.defaults == {"format.type": "das", "format.version": "3"}
+    assert das2.translate == {"band": "band"} and das2.defaults == {"format.version": "3"}
+    assert translate({"band": "b", "start_time": "2001-01-01"}, "das2", source) == {
+        "format.type": "das", "format.version": "3", "band": "b", "read.time.min": "2001-01-01"}
     psd = next(c for c in source.commands if c.name == "psd")
     assert psd.role is CommandRole.TRANSFORM and psd.input == DAS2_BINARY
     assert [(c.key, c.value, c.compare) for c in psd.conditions] == [("dft.length", None, "eq"),

@@ -10,8 +10,8 @@ import pytest
 
 from dasflex_core.cli import main
 from dasflex_core.errors import DefinitionError
+from dasflex_core.model import Site
 from dasflex_core.sources.loader import load_site, scan_site, source_id_for
-from dasflex_core.sources.model import Site
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 EXAMPLE_SITE = PROJECT_DIR / "examples" / "site"

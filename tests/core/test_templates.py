@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dasflex_core.errors import DefinitionError, QueryError
-from dasflex_core.sources.model import Flag, Param, ParamType
+from dasflex_core.model import Flag, Param, ParamType
 from dasflex_core.templates import (
     MAX_VALUE_LENGTH,
     compile_template,
@@ -160,8 +160,8 @@ def test_integer() -> None:
 
 
 def test_enum_and_flagset_with_the_model() -> None:
-    from dasflex_core.planner import _ParamView
-    from dasflex_core.sources.model import EnumValue
+    from dasflex_core.model import EnumValue
+    from dasflex_core.planner.query import _ParamView
 
     enum = _ParamView(param(ParamType.ENUM, enum=(EnumValue("a"), EnumValue("b"))))
     assert normalise_value("e", "b", enum) == "b"
@@ -212,7 +212,10 @@ def test_unknown_type() -> None:
 
 
 @pytest.mark.parametrize("module_name", ["dasflex_core.templates", "dasflex_core.planner",
-                                         "dasflex_core.runner", "dasflex_core.commands"])
+                                         "dasflex_core.planner.query", "dasflex_core.planner.search",
+                                         "dasflex_core.planner.naming", "dasflex_core.cache.choice",
+                                         "dasflex_core.keys", "dasflex_core.runner",
+                                         "dasflex_core.commands"])
 def test_docstring_examples_run(module_name: str) -> None:
     import doctest
     import importlib

@@ -8,6 +8,7 @@ import pytest
 
 from dasflex_core.errors import QueryError
 from dasflex_core.units import (
+    SECONDS_PER_UNIT,
     canonical_units,
     convertible_to_hertz,
     convertible_to_seconds,
@@ -17,6 +18,7 @@ from dasflex_core.units import (
     is_calendar,
     parse_units,
     scale_factor,
+    seconds_per_unit,
 )
 
 
@@ -112,3 +114,49 @@ def test_classification_of_odd_strings() -> None:
     assert convertible_to_hertz("MHz")
     assert is_calendar(" us2000 ")
     assert not is_calendar("US2000")
+
+
+# --------------------------------------------------------------------------
+# SECONDS_PER_UNIT: the one seconds-per-unit table, and the modules that ask it
+
+
+def test_seconds_per_unit_table_agrees_with_the_unit_algebra() -> None:
+    for name, seconds in SECONDS_PER_UNIT.items():
+        if name in ("us", "h", "d", "secs", "mins", "hrs"):  # spellings das2C does not parse
+            continue
+        assert interval_to_seconds(1, name) == float(seconds), name
+
+
+@pytest.mark.parametrize(("name", "seconds"), [
+    ("s", 1.0), ("sec", 1.0), ("seconds", 1.0), ("ms", 1e-3), ("milliseconds", 1e-3),
+    ("\u03bcs", 1e-6), ("\u00b5s", 1e-6), ("us", 1e-6), ("ns", 1e-9), (" min ", 60.0),
+    ("minutes", 60.0), ("h", 3600.0), ("hr", 3600.0), ("hours", 3600.0), ("d", 86400.0),
+    ("days", 86400.0),
+])
+def test_seconds_per_unit(name: str, seconds: float) -> None:
+    assert seconds_per_unit(name) == seconds
+
+
+@pytest.mark.parametrize("name", ["m", "Hz", "us2000", "", "S", "kg"])
+def test_seconds_per_unit_knows_only_intervals(name: str) -> None:
+    assert seconds_per_unit(name) is None
+
+
+def test_definitions_durations_ask_the_table() -> None:
+    from dasflex_core.sources.common import parse_duration
+
+    assert parse_duration("250 ms") == 0.25
+    assert parse_duration("2hr") == 7200.0
+    assert parse_duration("10 m") == 600.0  # m is minutes in a duration, not metres
+    assert parse_duration("3 d") == 3 * 86400.0
+    assert parse_duration("7") == 7.0
+    with pytest.raises(ValueError, match="unknown time unit"):
+        parse_duration("1 parsec")
+
+
+def test_tools_ask_the_table() -> None:
+    from dasflex_core.tools.psd import stream, units
+
+    assert units.hertz_scale("days**-1") == pytest.approx(1 / 86400.0)
+    assert stream._convert_interval(1.5, "hours", "ms") == 5.4e6
+    assert stream._convert_interval(2.0, "furlongs", "s") == 2.0

@@ -93,7 +93,7 @@ GROUPS = "team: ann, carol\n"
 
 def write_deploy_site(root: Path, first_byte_timeout: float = 20.0) -> Path:
     """Write the site, users, groups and a settings file below ``root``; return the settings."""
-    from dasflex_core.protocols.auth import hash_password
+    from dasflex_core.auth import hash_password
 
     readers = root / "site" / "_readers"
     readers.mkdir(parents=True)
@@ -104,7 +104,7 @@ def write_deploy_site(root: Path, first_byte_timeout: float = 20.0) -> Path:
         path = root / "site" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    users = "".join(f"{user}:{hash_password(password, iterations=1000)}\n"
+    users = "".join(f"{user}:{hash_password(password, scheme='pbkdf2_sha256', rounds=1000)}\n"
                     for user, password in USERS.items())
     (root / "users").write_text(users)
     (root / "groups").write_text(GROUPS)

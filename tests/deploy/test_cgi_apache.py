@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import stop_process_group
+from tests.conftest import require_program, stop_process_group
 from tests.deploy.conftest import (
     basic_header,
     das2_records,
@@ -35,7 +35,6 @@ from tests.deploy.conftest import (
     stop_daemon,
 )
 
-APACHE = shutil.which("apache2") or "/usr/sbin/apache2"
 MODULES_DIR = Path("/usr/lib/apache2/modules")
 STARTUP_SECONDS = 20
 REQUEST_TIMEOUT = 60
@@ -98,10 +97,10 @@ def cgi_program() -> Path:
 
 def apache_command(conf: Path) -> list[str]:
     """apache2 in the foreground; as root, as www-data keeping CAP_DAC_READ_SEARCH."""
-    command = [APACHE, "-f", str(conf), "-DFOREGROUND"]
+    command = [require_program("apache2", "apache2"), "-f", str(conf), "-DFOREGROUND"]
     if os.geteuid() != 0:
         return command
-    return ["setpriv", "--reuid=www-data", "--regid=www-data", "--clear-groups",
+    return [require_program("setpriv", "util-linux"), "--reuid=www-data", "--regid=www-data", "--clear-groups",
             "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search", *command]
 
 

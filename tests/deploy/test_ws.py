@@ -32,6 +32,7 @@ from dasflex_ws.routing import (
     source_path,
 )
 from dasflex_ws.server import close_reason
+from tests.conftest import require_program
 from tests.deploy.conftest import (
     basic_header,
     daemon_log,
@@ -438,7 +439,7 @@ def test_tls_daemon_serves_wss(settings_file: Path, tmp_path: Path) -> None:
     import ssl
 
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+    subprocess.run([require_program("openssl", "openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
                     "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
@@ -474,3 +475,38 @@ def test_command_line_errors_are_one_line(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "cannot write the pid file" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_busy_port_and_a_bad_port_are_one_line(settings_file: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "dasflex_core", "ws", "--config",
+                               str(settings_file), "--port", str(port)],
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr == f"dasflex ws: port {port} is in use; pass --port\n"
+    done = subprocess.run([sys.executable, "-m", "dasflex_core", "ws", "--port", "99999"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr == "dasflex ws: --port must be in 0..65535, not 99999\n"
+
+
+def test_python_m_dasflex_ws_is_dasflex_ws_without_the_core_command() -> None:
+    probe = ("import runpy, sys\n"
+             "sys.argv = ['dasflex_ws', '--prefix', 'dasws']\n"
+             "try:\n"
+             "    runpy.run_module('dasflex_ws', run_name='__main__')\n"
+             "except SystemExit as stop:\n"
+             "    print(stop.code, 'dasflex_core.cli.plan_cmd' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.split() == ["2", "False"]
+    assert done.stderr == "dasflex ws: --prefix must start with '/'\n"
+    done = subprocess.run([sys.executable, "-m", "dasflex_ws", "--help"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("usage: python -m dasflex_ws")
+    assert "--tls-cert" in done.stdout

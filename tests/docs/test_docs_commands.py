@@ -157,7 +157,8 @@ def test_the_example_settings_file_serves_the_bundled_site():
 
 
 def test_example_command_table_loads():
-    from dasflex_core.commands import builtin_commands, load_command_table
+    from dasflex_core.commands import builtin_commands
+    from dasflex_core.sources.loader import load_command_table
 
     table = load_command_table(PROJECT_DIR / "examples" / "commands" / "das3_to_das2.json")
     merged = builtin_commands().merged(table)
@@ -183,11 +184,38 @@ def all_parsers() -> list[tuple[str, argparse.ArgumentParser]]:
 PARSERS = all_parsers()
 
 
-def test_every_subcommand_module_is_registered():
-    from dasflex_core.cli import SUBCOMMAND_MODULES
+SUBCOMMANDS = [name.split()[1] for name, _ in PARSERS if name.count(" ") == 1]
 
-    names = {name.split()[1] for name, _ in PARSERS if name.count(" ") == 1}
-    assert len(names) == len(SUBCOMMAND_MODULES) and "import" in names
+
+def test_every_subcommand_module_is_registered():
+    from dasflex_core.cli import SUBCOMMAND_MODULES, installed_commands
+
+    assert set(installed_commands()) == {"serve", "ws"}
+    assert len(set(SUBCOMMANDS)) == len(SUBCOMMANDS)
+    assert len(SUBCOMMANDS) == len(SUBCOMMAND_MODULES) + 2
+    assert {"import", "serve", "ws"} <= set(SUBCOMMANDS)
+
+
+def test_the_readme_command_list_names_every_subcommand():
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\* `dasflex ([a-z]+)", section, re.M)
+    assert sorted(listed) == sorted(SUBCOMMANDS)
+
+
+def test_the_default_site_reads_the_same_in_every_help():
+    """Every ``--site`` that defaults to the configured site says so in the same words."""
+    from dasflex_core.cli.common import SITE_HELP
+
+    helps = {name: action.help for name, parser in PARSERS for action in parser._actions
+             if "--site" in action.option_strings}
+    assert {"dasflex check", "dasflex plan", "dasflex serve", "dasflex ws", "dasflex verify",
+            "dasflex coverage", "dasflex cache build", "dasflex cache status"} <= set(helps)
+    # `dasflex worker --site` replaces the path each job carries: it has no default site.
+    assert helps.pop("dasflex worker") != SITE_HELP
+    assert set(helps.values()) == {SITE_HELP}
+    described = [parser.description or "" for _, parser in PARSERS]
+    assert not [text for text in described if "default" in text and "example" in text]
 
 
 @pytest.mark.parametrize("name, parser", PARSERS, ids=[name for name, _ in PARSERS])

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.test_first_run import EXAMPLE_SITE, chromium
+from tests.browser_support import EXAMPLE_SITE, chromium
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "formats.md"
 DOCUMENTED_SERVER = "http://127.0.0.1:8080"

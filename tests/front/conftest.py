@@ -146,13 +146,15 @@ def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(site_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    from dasflex_core.protocols.auth import hash_password
+    from dasflex_core.auth import hash_password
     from dasflex_core.settings import load_settings
 
     private = tmp_path_factory.mktemp("private")
     users, groups = private / "users", private / "groups"
-    users.write_text(f"# test users\nann:{hash_password('ann-secret', iterations=1000)}\n"
-                     f"bob:{hash_password('bob-secret', iterations=1000)}\n")
+    def entry(password: str) -> str:
+        return hash_password(password, scheme="pbkdf2_sha256", rounds=1000)
+
+    users.write_text(f"# test users\nann:{entry('ann-secret')}\nbob:{entry('bob-secret')}\n")
     groups.write_text("team: ann, carol\n")
     return load_settings(environ={}, site_dir=site_dir, site_title="Test <site>",
                          users_file=users, groups_file=groups,

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from dasflex_core.settings import load_settings
-from dasflex_flask import create_app
+from dasflex_flask import create_app, server_of
 
 
 def test_options_preflight_has_cors(client) -> None:
@@ -36,7 +36,7 @@ def test_create_app_with_an_explicit_site(site_dir) -> None:
 
     site = load_site(site_dir)
     app = create_app(load_settings(environ={}, site_dir=site_dir), site=site)
-    assert app.extensions["dasflex"].site is site
+    assert server_of(app).site is site
     assert app.test_client().get("/?server=list").status_code == 200
 
 

@@ -1,23 +1,42 @@
-"""Basic authorization rules: AGE, USER and GROUP, password hashes."""
+"""Basic authorization rules: AGE, USER and GROUP, password hashes (:mod:`dasflex_core.auth`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 
+from dasflex_core.auth import (
+    Accounts,
+    age_seconds,
+    check_password,
+    group_members,
+    hash_password,
+    parse_basic,
+)
+from dasflex_core.auth import authorize as authorize_source
 from dasflex_core.errors import ForbiddenError, UnauthorizedError
 from dasflex_core.http import Request
-from dasflex_core.protocols.auth import (
-    age_seconds,
-    authorize,
-    basic_credentials,
-    check_password,
-    hash_password,
-)
-from dasflex_core.sources.model import Access, AccessRule, SourceDef
+from dasflex_core.model import Access, AccessRule, SourceDef
 from tests.front.conftest import basic
 
-USERS = {"ann": hash_password("pw", iterations=1000), "bob": hash_password("pw2", iterations=1000)}
+
+def pbkdf2(password: str) -> str:
+    """A cheap users-file hash (1000 PBKDF2 rounds) for tests."""
+    return hash_password(password, scheme="pbkdf2_sha256", rounds=1000)
+
+
+USERS = {"ann": pbkdf2("pw"), "bob": pbkdf2("pw2")}
 GROUPS = {"team": "carol, bob"}
+
+
+def authorize(source: SourceDef, request: Request, *, end_time: str | None,
+              users: Mapping[str, str], groups: Mapping[str, str]) -> str | None:
+    """The core check, called the way the protocols call it: from a request's header."""
+    accounts = Accounts(users, {name: group_members(value) for name, value in groups.items()})
+    return authorize_source(source, authorization=request.header("authorization"),
+                            remote_addr=request.remote_addr, end_time=end_time,
+                            accounts=accounts)
 
 
 def source(*rules: AccessRule) -> SourceDef:
@@ -29,7 +48,7 @@ def request_as(user: str, password: str) -> Request:
 
 
 def test_hashes_round_trip_and_reject_garbage() -> None:
-    entry = hash_password("secret", iterations=1000)
+    entry = pbkdf2("secret")
     assert check_password("secret", entry)
     assert not check_password("Secret", entry)
     assert not check_password("secret", "plain-text")
@@ -37,9 +56,9 @@ def test_hashes_round_trip_and_reject_garbage() -> None:
 
 
 def test_basic_header_parsing() -> None:
-    assert basic_credentials(request_as("ann", "a:b")) == ("ann", "a:b")
-    assert basic_credentials(Request(headers={"authorization": "Bearer x"})) is None
-    assert basic_credentials(Request(headers={"authorization": "Basic %%%"})) is None
+    assert parse_basic(request_as("ann", "a:b").header("authorization")) == ("ann", "a:b")
+    assert parse_basic("Bearer x") is None
+    assert parse_basic("Basic %%%") is None
 
 
 def test_user_and_group_rules() -> None:

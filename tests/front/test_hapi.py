@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dasflex_core.protocols.times import parse_hapi_time
+from dasflex_core.dastime.hapi import parse_hapi_time
 
 DATASET = "Test/Ramp"
 SAMPLE = "start=2020-01-01T00:00Z&stop=2020-01-01T00:03Z"

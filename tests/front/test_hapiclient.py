@@ -19,7 +19,7 @@ def das2_reference(server_url: str) -> tuple[np.ndarray, np.ndarray]:
     """Times (datetime64[ms]) and values of the das2 stream for the same range."""
     from dasflex_core.codecs import make_reader
     from dasflex_core.codecs.events import DataRun
-    from dasflex_core.dastime_vec import convert_times
+    from dasflex_core.dastime.vec import convert_times
 
     url = (f"{server_url}/?server=dataset&dataset={DATASET}"
            f"&start_time={START[:-1]}&end_time={STOP[:-1]}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -11,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from dasflex_core.cli import serve_cmd
+from dasflex_flask import serve_cmd
 
 MASTER = '''
 import argparse, json, sys
-from dasflex_core.cli import serve_cmd
+from dasflex_flask import serve_cmd, server_of
 args = argparse.Namespace(site=sys.argv[1], config=None, redis=None, cache_dir=None,
                           host="127.0.0.1", port=8080)
-app = serve_cmd._build_app(args)
-cache = app.extensions["dasflex"].cache
+app = serve_cmd.build_app(args)
+cache = server_of(app).cache
 heavy = [m for m in ("numpy", "networkx", "jsonschema") if m in sys.modules]
 client = app.test_client()
 statuses = [client.get(path).status_code for path in (
@@ -42,10 +44,10 @@ def _parse(*arguments: str) -> argparse.Namespace:
 def test_redis_and_cache_dir_override_settings(tmp_path: Path) -> None:
     args = _parse("--site", str(tmp_path), "--redis", "redis://127.0.0.1:6390/2",
                   "--cache-dir", str(tmp_path / "blocks"))
-    assert serve_cmd._overrides(args) == {"site_dir": tmp_path.resolve(),
+    assert serve_cmd.settings_overrides(args) == {"site_dir": tmp_path.resolve(),
                                           "redis_url": "redis://127.0.0.1:6390/2",
                                           "cache_dir": (tmp_path / "blocks").resolve()}
-    assert serve_cmd._overrides(_parse()) == {}
+    assert serve_cmd.settings_overrides(_parse()) == {}
 
 
 def test_help_names_the_new_options() -> None:
@@ -89,11 +91,11 @@ def test_served_info_is_the_one_built_before_fork(server_url: str) -> None:
 
 JSON_MASTER = '''
 import argparse, json, sys
-from dasflex_core.cli import serve_cmd
+from dasflex_flask import serve_cmd, server_of
 args = argparse.Namespace(site=sys.argv[1], config=sys.argv[2], redis=None, cache_dir=None,
                           host="127.0.0.1", port=8080)
-app = serve_cmd._build_app(args)
-print(json.dumps({"sources": len(app.extensions["dasflex"].site),
+app = serve_cmd.build_app(args)
+print(json.dumps({"sources": len(server_of(app).site),
                   "jsonschema": "jsonschema" in sys.modules}))
 '''
 
@@ -121,3 +123,46 @@ def test_an_invalid_json_definition_still_stops_serve_with_one_line(tmp_path: Pa
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("dasflex serve: ") and "Bad.json" in lines[0]
+
+
+def _serve(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dasflex_core", "serve", *arguments],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_busy_port_is_one_line(site_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = _serve("--site", str(site_dir), "--host", "127.0.0.1", "--port", str(port))
+    assert done.returncode == 1
+    assert done.stderr == f"dasflex serve: port {port} is in use; pass --port\n"
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize("option, value", [("--port", "99999"), ("--port", "-1"),
+                                           ("--workers", "0"), ("--threads", "0")])
+def test_a_bad_number_names_its_option_alone(option: str, value: str) -> None:
+    done = _serve(option, value)
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dasflex serve: ")
+    assert set(re.findall(r"--[a-z-]+", lines[0])) == {option} and value in lines[0]
+
+
+def test_a_second_listener_on_a_port_in_use_is_refused() -> None:
+    from dasflex_flask.master import bind_listener
+
+    listener = bind_listener("127.0.0.1", 0)
+    listener.listen()
+    try:
+        port = listener.getsockname()[1]
+        with pytest.raises(OSError) as caught:
+            bind_listener("127.0.0.1", port)
+        from dasflex_core.cli.common import listen_problem
+
+        assert listen_problem("127.0.0.1", port, caught.value) == (
+            f"port {port} is in use; pass --port")
+    finally:
+        listener.close()

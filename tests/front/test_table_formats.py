@@ -18,6 +18,8 @@ from __future__ import annotations
 import io
 import json
 import math
+import warnings
+from base64 import b64encode
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -27,12 +29,16 @@ from urllib.parse import urlencode
 import numpy as np
 import pytest
 
+from dasflex_core.auth import hash_password
 from dasflex_core.codecs import das2, das3
 from dasflex_core.codecs.events import DataRun
+from dasflex_core.dastime import NS_1970_TO_2000
+from dasflex_core.settings import load_settings
+from dasflex_core.sources.loader import load_site
+from dasflex_flask import create_app
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "site"
 USER, PASSWORD, GROUP = "ann", "table-secret", "testgroup"
-NS_1970_TO_2000 = 946_684_800 * 10**9
 #: The table formats and the query keys that select them.
 FORMATS = {
     "parquet": {"format.type": "parquet"},
@@ -65,10 +71,6 @@ class Table:
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory):
-    from dasflex_core.auth import hash_password
-    from dasflex_core.settings import load_settings
-    from dasflex_flask import create_app
-
     folder = tmp_path_factory.mktemp("accounts")
     users, groups = folder / "passwd", folder / "group"
     users.write_text(f"{USER}:{hash_password(PASSWORD, scheme='pbkdf2_sha256', rounds=1000)}\n")
@@ -80,8 +82,6 @@ def client(tmp_path_factory: pytest.TempPathFactory):
 
 
 def example_requests() -> list[tuple[str, dict[str, str]]]:
-    from dasflex_core.sources.loader import load_site
-
     site = load_site(EXAMPLES)
     return [(source.id, dict(source.examples[0].settings)) for source in site
             if source.examples and source.reader is not None and not source.redirect]
@@ -91,8 +91,6 @@ EXAMPLE_REQUESTS = example_requests()
 
 
 def fetch(client, source_id: str, query: dict[str, str]) -> tuple[str, bytes]:
-    from base64 import b64encode
-
     token = b64encode(f"{USER}:{PASSWORD}".encode()).decode()
     url = f"/source/{source_id.lower()}/flex?{urlencode(query)}"
     reply = client.get(url, headers={"Authorization": f"Basic {token}"})
@@ -211,8 +209,6 @@ def read_netcdf(body: bytes, tmp: Path) -> list[Table]:
 
 
 def read_votable(body: bytes, _tmp: Path) -> list[Table]:
-    import warnings
-
     from astropy.io.votable import parse
 
     with warnings.catch_warnings():
@@ -289,8 +285,6 @@ READERS: dict[str, Callable[[bytes, Path], list[Table]]] = {
 @pytest.fixture(scope="module")
 def references(client) -> dict[str, tuple[list[int], list[int], np.ndarray]]:
     """Per source: exact stream times, das3_csv first times and das3_csv numbers."""
-    from dasflex_core.sources.loader import load_site
-
     site = load_site(EXAMPLES)
     found = {}
     for source_id, settings in EXAMPLE_REQUESTS:

@@ -133,7 +133,7 @@ def test_other_hosts_are_refused_with_a_clear_message(client, url: str) -> None:
 def test_uploads_are_bounded() -> None:
     from dasflex_core.errors import TooLargeError
     from dasflex_core.http import read_body
-    from dasflex_core.protocols.verify import MAX_UPLOAD_BYTES
+    from dasflex_core.protocols.verify_page import MAX_UPLOAD_BYTES
 
     environ = {"CONTENT_LENGTH": str(MAX_UPLOAD_BYTES + 1), "wsgi.input": io.BytesIO(b"")}
     with pytest.raises(TooLargeError):

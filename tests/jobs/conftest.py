@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -13,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import require_program
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -137,7 +138,7 @@ class RedisServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        executable = shutil.which("redis-server") or "/usr/bin/redis-server"
+        executable = require_program("redis-server", "redis-server")
         self.process = subprocess.Popen(
             [executable, "--save", "", "--appendonly", "no", "--port", str(self.port),
              "--bind", "127.0.0.1", "--daemonize", "no", "--dir", str(self.workdir)],

@@ -16,7 +16,7 @@ import pytest
 
 from dasflex_core.errors import TooLargeError, UnauthorizedError
 from dasflex_core.http import Request, Response, parse_query
-from dasflex_core.sources.model import Access, AccessRule, Site
+from dasflex_core.model import Access, AccessRule, Convention, Site
 from tests.security.conftest import REALM, Recorder, basic_header
 
 MEMBER = {"authorization": basic_header("ann", "ann-password")}
@@ -175,6 +175,25 @@ def test_websocket_checks_ip_rules_through_the_core(locked: Any) -> None:
     assert prepare_stream(locked, build_request(path, {"Host": "localhost"}, "10.1.0.9")).plan
     with pytest.raises(UnauthorizedError):
         prepare_stream(locked, build_request(path, {"Host": "localhost"}, "10.9.0.9"))
+
+
+def test_access_checks_read_the_range_the_planner_reads(locked: Any, recorder: Recorder) -> None:
+    """A source's own das2 key for the end time is checked like ``end_time`` (one translator)."""
+    from dasflex_core.protocols import Server
+
+    short = locked.site.get("Examples/Short")
+    renamed = dataclasses.replace(short, id="Examples/Renamed", conventions={
+        "das2": Convention("das2", {"until": "read.time.max"})})
+    site = Site(locked.site.root, {**locked.site.sources, renamed.id: renamed},
+                locked.site.directories)
+    server = Server(locked.settings, site)
+    two_days = {"start_time": "1979-03-01", "until": "1979-03-03"}
+    legacy = get(server, "/", {"server": "dataset", "dataset": "Examples/Renamed", **two_days})
+    flex = get(server, "/source/examples/renamed/das2", two_days)
+    assert (legacy.status, flex.status) == (413, 413)
+    assert not recorder.plans
+    one_day = {"start_time": "1979-03-01", "until": "1979-03-02"}
+    assert get(server, "/source/examples/renamed/das2", one_day).status == 200
 
 
 # -- request size limits -------------------------------------------------------

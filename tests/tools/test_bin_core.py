@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from dasflex_core.tools._bincore import (
+from dasflex_core.tools.binning.core import (
     BinAccumulator,
     BinOptions,
     PlaneSpec,

@@ -13,10 +13,9 @@ import pytest
 from dasflex_core.codecs.das2 import Das2Writer, Properties, StreamHeader, parse_packet_header
 from dasflex_core.codecs.das2_reader import read_all
 from dasflex_core.codecs.events import Comment, DataRun, HeaderDefined
-from dasflex_core.tools._bincore import BinOptions
-from dasflex_core.tools._binprops import SlotProperties
-from dasflex_core.tools._binrun import bin_stdin
-from dasflex_core.tools._binstream import BinnerConfig, resolution_info
+from dasflex_core.tools.binning.core import BinOptions
+from dasflex_core.tools.binning.props import SlotProperties
+from dasflex_core.tools.binning.stream import BinnerConfig, bin_stdin, resolution_info
 
 Y_PACKET = """<packet>
   <x type="little_endian_real8" units="{units}"></x>
@@ -180,7 +179,7 @@ def test_bad_stream_gives_one_line():
 
 def test_event_pipeline_keeps_order_and_reraises_worker_errors():
     from dasflex_core.errors import StreamError
-    from dasflex_core.tools._binio import EventPipeline
+    from dasflex_core.tools.streamio import EventPipeline
 
     seen: list[int] = []
     pipeline = EventPipeline(seen.extend, depth=2)
@@ -200,11 +199,11 @@ def test_event_pipeline_keeps_order_and_reraises_worker_errors():
         failing.close()
 
 
-def test_read_batched_gathers_pipe_chunks():
+def test_read_views_gathers_pipe_chunks():
     import os
     import threading
 
-    from dasflex_core.tools._binio import read_batched
+    from dasflex_core.tools.streamio import read_views
 
     payload = bytes(range(256)) * 4096                 # 1 MiB
     read_end, write_end = os.pipe()
@@ -216,7 +215,7 @@ def test_read_batched_gathers_pipe_chunks():
     writer = threading.Thread(target=feed)
     writer.start()
     with os.fdopen(read_end, "rb") as source:
-        chunks = list(read_batched(source, target=256 * 1024))
+        chunks = list(read_views(source, 256 * 1024))
     writer.join()
     assert b"".join(chunks) == payload
     assert all(len(chunk) <= 256 * 1024 for chunk in chunks)

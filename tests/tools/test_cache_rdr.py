@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 
 from dasflex_core.codecs.das2 import read_all
-from dasflex_core.codecs.events import DataRun, HeaderDefined, StreamException, StreamStart
+from dasflex_core.codecs.events import (
+    DataRun,
+    EventStream,
+    HeaderDefined,
+    StreamException,
+    StreamStart,
+)
 from dasflex_core.dastime import parse_us2000
 from dasflex_core.tools import das2_cache_rdr as cache_rdr
 
@@ -36,25 +42,36 @@ def bin_avgsec(stream: bytes, seconds: str) -> bytes:
     return done.stdout
 
 
+class _BlockSplitter(EventStream[None]):
+    """The packets of a stream grouped by cache block, each block with its headers."""
+
+    def __init__(self, period: str) -> None:
+        self.period = period
+        self.blocks: dict[datetime, list[bytes]] = {}
+        self.stream_header = b""
+        self.packet_headers: dict[int, bytes] = {}
+
+    def on_stream_start(self, event: StreamStart) -> None:
+        self.stream_header = bytes(event.raw)
+
+    def on_packet_header(self, event: HeaderDefined) -> None:
+        self.packet_headers[event.packet_id] = bytes(event.raw)
+
+    def on_data(self, run: DataRun) -> None:
+        rows = np.frombuffer(bytes(run.raw), np.uint8).reshape(run.count, -1)
+        for x_value, row in zip(run.records["x0"], rows, strict=True):
+            start = cache_rdr.block_start(datetime(2000, 1, 1) + _delta(x_value), self.period)
+            headers = [self.stream_header, self.packet_headers[run.packet_id]]
+            self.blocks.setdefault(start, headers).append(row.tobytes())
+
+
 def split_into_blocks(binned: bytes, level_dir: Path, subdir: str, period: str,
                       skip_hours: frozenset[int] = frozenset()) -> int:
     """Write ``binned`` as ``period`` block files (records by block), skipping some hours."""
-    blocks: dict[datetime, list[bytes]] = {}
-    stream_header = b""
-    packet_headers: dict[int, bytes] = {}
-    for event in read_all(binned):
-        if isinstance(event, StreamStart):
-            stream_header = bytes(event.raw)
-        elif isinstance(event, HeaderDefined):
-            packet_headers[event.packet_id] = bytes(event.raw)
-        elif isinstance(event, DataRun):
-            rows = np.frombuffer(bytes(event.raw), np.uint8).reshape(event.count, -1)
-            for x_value, row in zip(event.records["x0"], rows, strict=True):
-                start = cache_rdr.block_start(datetime(2000, 1, 1) + _delta(x_value), period)
-                parts = blocks.setdefault(start, [stream_header, packet_headers[event.packet_id]])
-                parts.append(row.tobytes())
+    splitter = _BlockSplitter(period)
+    splitter.handle(read_all(binned))
     written = 0
-    for start, parts in blocks.items():
+    for start, parts in splitter.blocks.items():
         if start.hour in skip_hours:
             continue
         path = cache_rdr.block_path(level_dir, subdir, period, start)

@@ -13,7 +13,7 @@ import pytest
 from dasflex_core.codecs import das2
 from dasflex_core.dastime import parse_time, to_tt2000
 from dasflex_core.tools import das2_cdf
-from dasflex_core.tools._cdfwrite import (
+from dasflex_core.tools.cdf.write import (
     CDF_DOUBLE,
     CDF_FLOAT,
     CDF_TIME_TT2000,

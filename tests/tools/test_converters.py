@@ -14,6 +14,8 @@ import pytest
 from dasflex_core.codecs import das2, das3
 from dasflex_core.codecs.events import Comment, DataRun, HeaderDefined, StreamException
 from dasflex_core.tools import das2_to_das3, das3_to_das2
+from dasflex_core.tools.convert.to_das2 import AsDas2
+from dasflex_core.tools.convert.to_das3 import Das2ToDas3
 
 BINARY_DAS2 = ("x_multi_y.d2s", "syn_epochs.d2s", "syn_waveform.d2s", "syn_binary_mixed.d2s",
                "cassini_rpws_wfrm_sample.d2s", "das2_bin_avgsec_input2.d2s", "syn_deflate.d2s")
@@ -93,7 +95,7 @@ def test_das2_to_das3_round_trip_keeps_values(conformance_dir: Path, name: str,
     assert status == 0, error
     assert das3_bytes.startswith(b"|Sx|")
     back = b"".join(bytes(event.raw) for event in
-                    das3_to_das2.AsDas2().events(das3.read_all(das3_bytes, 4096)))
+                    AsDas2().events(das3.read_all(das3_bytes, 4096)))
     original = das2_columns(das2.read_all(data))
     converted = das2_columns(das2.read_all(back))
     assert original.keys() == converted.keys()
@@ -109,10 +111,10 @@ def test_das2_to_das3_round_trip_keeps_values(conformance_dir: Path, name: str,
 def test_das2_to_das3_fast_path_matches_field_by_field(conformance_dir: Path) -> None:
     data = (conformance_dir / "das2" / "syn_binary_mixed.d2s").read_bytes()
     events = das2.read_all(data)
-    fast = das2_to_das3.Das2ToDas3()
+    fast = Das2ToDas3()
     fast_bytes = b"".join(bytes(fast.convert(event)) for event in events)
     assert all(layout.fast for layout in fast._layouts.values())
-    slow = das2_to_das3.Das2ToDas3()
+    slow = Das2ToDas3()
     pieces = []
     for event in events:
         if isinstance(event, DataRun):
@@ -122,11 +124,11 @@ def test_das2_to_das3_fast_path_matches_field_by_field(conformance_dir: Path) ->
 
 
 def test_das2_to_das3_matches_the_codec_mapping(conformance_dir: Path) -> None:
-    from dasflex_core.codecs.das2to3 import convert_das2_to_das3
+    from dasflex_core.codecs.das2to3_stream import convert_das2_to_das3
 
     for name in ("syn_epochs.d2s", "juno_waves_sample.d2t", "syn_redefine_oob.d2t"):
         events = das2.read_all(conformance_file(conformance_dir, name).read_bytes())
-        converter = das2_to_das3.Das2ToDas3()
+        converter = Das2ToDas3()
         mine = b"".join(bytes(converter.convert(event)) for event in events)
         assert mine == b"".join(convert_das2_to_das3(events)), name
 
@@ -164,7 +166,7 @@ def test_das2_to_das3_text_option(monkeypatch: pytest.MonkeyPatch) -> None:
     header = next(event.header for event in events if isinstance(event, HeaderDefined))
     assert any(variable.source.encoding == "utf8" for dim in header.dimensions
                for variable in dim.variables if hasattr(variable.source, "encoding"))
-    back = das2_columns(das3_to_das2.AsDas2().events(events))
+    back = das2_columns(AsDas2().events(events))
     original = das2_columns(das2.read_all(data))
     np.testing.assert_allclose(back[1]["y1"], original[1]["y1"], rtol=1e-5, atol=1e-9)
     np.testing.assert_allclose(back[1]["x0"], original[1]["x0"], atol=1e3)
@@ -193,7 +195,7 @@ def test_das2_to_das3_truncated_stream_fails(monkeypatch: pytest.MonkeyPatch) ->
 def test_das2_to_das3_streams_in_bounded_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     """A long stream converts run by run: every output run is bounded in size."""
     data = make_das2_stream(60_000)
-    converter = das2_to_das3.Das2ToDas3()
+    converter = Das2ToDas3()
     reader = das2.Das2Reader()
     largest = 0
     for start in range(0, len(data), 65_536):
@@ -235,10 +237,10 @@ def test_das3_to_das2_keeps_values(conformance_dir: Path, name: str,
 
 def test_das3_to_das2_fast_path_used_for_binary(conformance_dir: Path) -> None:
     data = (conformance_dir / "das3" / "ex25_isee_rapid_rank2.d3b").read_bytes()
-    converter = das3_to_das2.AsDas2()
+    converter = AsDas2()
     output = b"".join(bytes(event.raw) for event in converter.events(das3.read_all(data)))
     assert all(layout.fast for layout in converter._layouts.values())
-    from dasflex_core.codecs.das2to3 import convert_das3_to_das2
+    from dasflex_core.codecs.das2to3_stream import convert_das3_to_das2
 
     assert output == b"".join(convert_das3_to_das2(das3.read_all(data)))
 
@@ -259,7 +261,7 @@ def test_das3_to_das2_refuses_datasets_without_das2_form(
 
 
 def test_das3_to_das2_maps_exceptions_and_comments(monkeypatch: pytest.MonkeyPatch) -> None:
-    converter = das2_to_das3.Das2ToDas3()
+    converter = Das2ToDas3()
     das3_bytes = b"".join(converter.convert(event) for event in das2.read_all(
         make_das2_stream(4)))
     das3_bytes += (das3.encode_comment("log:info", "me", "hello")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from dasflex_core.codecs.das2 import Das2Reader, PacketHeader, parse_encoding
-from dasflex_core.tools.das2_ascii import AsciiConverter, Options, text_encoding_name
+from dasflex_core.tools.text.das2 import AsciiConverter, Options, text_encoding_name
 
 # Small das2 streams built by hand (also used by test_das3_csv) -------------
 
@@ -210,10 +210,9 @@ def _header_from(packet: bytes) -> PacketHeader:
 
 def test_converter_writes_headers_and_records_through_callback() -> None:
     chunks: list[bytes] = []
-    converter = AsciiConverter(Options(drop_comments=True))
+    converter = AsciiConverter(Options(drop_comments=True), chunks.append)
     reader = Das2Reader()
-    for event in reader.feed(streams.simple_stream(2)) + reader.close():
-        converter.convert(event, chunks.append)
+    converter.handle(reader.feed(streams.simple_stream(2)) + reader.close())
     text = b"".join(chunks)
     assert text.count(b":01:") == 2 and b"comment" not in text
 

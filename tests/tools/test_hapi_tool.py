@@ -10,7 +10,7 @@ import sys
 import numpy as np
 
 from dasflex_core.codecs.das2 import Das2Writer, Properties, StreamHeader, parse_packet_header
-from dasflex_core.tools._binhapi import HapiConfig, hapi_stdin
+from dasflex_core.tools.hapi.stream import HapiConfig, hapi_stdin
 
 PACKET = """<packet>
   <x type="little_endian_real8" units="us2000"></x>

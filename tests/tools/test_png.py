@@ -14,8 +14,11 @@ from hypothesis import strategies as st
 
 from dasflex_core.codecs import das2
 from dasflex_core.tools import das2_png
-from dasflex_core.tools._pngbin import ColumnGrid, LineBins, MeanBins
-from dasflex_core.tools._pngplot import gap_sources
+from dasflex_core.tools.convert.to_das2 import AsDas2
+from dasflex_core.tools.png.bins import ColumnGrid, LineBins, MeanBins
+from dasflex_core.tools.png.builder import PlotBuilder
+from dasflex_core.tools.png.plot import gap_sources
+from dasflex_core.tools.streamio import stream_events
 from tests.tools.test_converters import make_das2_stream, run_main
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -126,13 +129,9 @@ def test_das3_input(conformance_dir: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert png_size(draw(data, ["-w", "300", "-h", "300"], monkeypatch)) == (300, 300)
 
 
-def _builder_for(data: bytes, columns: int) -> das2_png.PlotBuilder:
-    from dasflex_core.tools.das2_to_das3 import stream_events
-    from dasflex_core.tools.das3_to_das2 import AsDas2
-
-    builder = das2_png.PlotBuilder(columns)
-    for event in AsDas2().events(stream_events(io.BytesIO(data))):
-        builder.handle(event)
+def _builder_for(data: bytes, columns: int) -> PlotBuilder:
+    builder = PlotBuilder(columns)
+    builder.handle(AsDas2().events(stream_events(io.BytesIO(data))))
     return builder
 
 

@@ -14,9 +14,8 @@ import pytest
 from dasflex_core.codecs.das2 import Das2Writer, Properties, StreamHeader, parse_packet_header
 from dasflex_core.codecs.das2_reader import read_all
 from dasflex_core.codecs.events import DataRun, HeaderDefined, StreamException
-from dasflex_core.tools._psdcore import PsdCalculator, hann_window, jitter_breaks, sliding_windows
-from dasflex_core.tools._psdrun import psd_stdin
-from dasflex_core.tools._psdstream import PsdConfig, _x_schedule
+from dasflex_core.tools.psd.core import PsdCalculator, hann_window, jitter_breaks, sliding_windows
+from dasflex_core.tools.psd.stream import PsdConfig, _x_schedule, psd_stdin
 
 
 def _definition(x: np.ndarray, keep_dc: bool) -> np.ndarray:

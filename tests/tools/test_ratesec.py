@@ -12,7 +12,7 @@ import pytest
 from dasflex_core.codecs.das2 import Das2Writer, Properties, StreamHeader, parse_packet_header
 from dasflex_core.codecs.das2_reader import read_all
 from dasflex_core.codecs.events import DataRun, HeaderDefined, StreamStart
-from dasflex_core.tools._binrate import RateConfig, interval_text, rate_stdin
+from dasflex_core.tools.binning.rate import RateConfig, interval_text, rate_stdin
 
 PACKET = """<packet>
   <x type="little_endian_real8" units="t2000"></x>

@@ -9,7 +9,7 @@ import threading
 
 from dasflex_core.codecs.das2_reader import Das2Reader
 from dasflex_core.codecs.events import DataRun
-from dasflex_core.tools._common import PIPE_BYTES, read_chunks, widen_pipe
+from dasflex_core.tools.streamio import PIPE_BYTES, read_chunks, widen_pipe
 
 STREAM_XML = b'<stream version="2.2"></stream>'
 PACKET_XML = b'<packet><x type="little_endian_real8" units="us2000"/><y type="little_endian_real4" units="nT"/></packet>'
@@ -98,7 +98,7 @@ def _signature(events: list) -> list[tuple]:
 
 def test_adjacent_write_once_views_keep_runs_whole() -> None:
     from dasflex_core.codecs.das2_reader import WriteOnceBuffer
-    from dasflex_core.tools._common import read_views
+    from dasflex_core.tools.streamio import read_views
 
     data = _stream(3000)                               # 48 kB of data packets
     reader = Das2Reader(max_run_bytes=20_000)
@@ -117,7 +117,7 @@ def test_adjacent_write_once_views_keep_runs_whole() -> None:
 
 def test_runs_across_write_once_buffers_are_joined() -> None:
     from dasflex_core.codecs.das2_reader import read_all
-    from dasflex_core.tools._common import read_views
+    from dasflex_core.tools.streamio import read_views
 
     data = _stream(3000)
     reader = Das2Reader()

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -17,9 +18,12 @@ import pytest
 
 from dasflex_core.codecs import das2
 from dasflex_core.codecs import das3 as d3
+from dasflex_core.codecs.das2_labels import plain_label
 from dasflex_core.errors import StreamError
 from dasflex_core.tools import das2_json, das2_netcdf, das2_parquet, das2_plaincsv, das2_votable
-from dasflex_core.tools.table.model import Kind, das2_layout, das3_layout, plain_label, unique_name
+from dasflex_core.tools.table import parquet
+from dasflex_core.tools.table.model import Kind, das2_layout, das3_layout, unique_name
+from dasflex_core.tools.table.readback import READERS
 
 US2000_2020 = 631_152_000e6
 NS_2020 = 1_577_836_800 * 10**9
@@ -204,8 +208,6 @@ def test_json_holds_every_packet_type_as_a_table(monkeypatch: pytest.MonkeyPatch
 
 
 def test_votable_and_csv_hold_every_packet_type(monkeypatch: pytest.MonkeyPatch) -> None:
-    import warnings
-
     from astropy.io.votable import parse
 
     data = two_packet_types()
@@ -295,8 +297,6 @@ def test_other_exceptions_fail_with_one_line(tool: str, monkeypatch: pytest.Monk
 
 def test_a_late_packet_type_with_new_columns_fails_parquet_clearly(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from dasflex_core.tools.table import parquet
-
     monkeypatch.setattr(parquet, "ROW_GROUP_BYTES", 64)
     data = stream(das2.encode_header_packet(1, WAVE_XML), records(WAVE_XML, 5),
                   das2.encode_header_packet(2, SPECTRUM_XML), records(SPECTRUM_XML, 1, 0, 2))
@@ -306,8 +306,6 @@ def test_a_late_packet_type_with_new_columns_fails_parquet_clearly(
 
 def test_parquet_writes_row_groups_as_data_arrive(monkeypatch: pytest.MonkeyPatch) -> None:
     import pyarrow.parquet as pq
-
-    from dasflex_core.tools.table import parquet
 
     monkeypatch.setattr(parquet, "ROW_GROUP_BYTES", 1000)
     data = stream(das2.encode_header_packet(1, WAVE_XML), records(WAVE_XML, 300))
@@ -403,13 +401,13 @@ def test_tools_without_their_library_say_how_to_install_it() -> None:
 
 def test_a_server_without_the_libraries_does_not_offer_the_formats() -> None:
     done = python_without_heavy_formats(
-        "from dasflex_core.planner import plan\n"
+        "from dasflex_core.planner import default_planner, plan\n"
         "from dasflex_core.outputs import output_formats\n"
         "from dasflex_core.errors import NoPipelineError\n"
-        "from dasflex_core.sources.model import CommandDef, CommandRole, SourceDef, DAS2_BINARY\n"
+        "from dasflex_core.model import CommandDef, CommandRole, SourceDef, DAS2_BINARY\n"
         "reader = CommandDef('r', CommandRole.READER, ('rdr', '#[read.time.min]'), DAS2_BINARY)\n"
         "source = SourceDef('A/B', 'B', '/x/B.dsdf', commands=(reader,))\n"
-        "print(sorted(o.type for o in output_formats(source)))\n"
+        "print(sorted(o.type for o in output_formats(source, default_planner())))\n"
         "query = {'read.time.min': '2001-01-01', 'read.time.max': '2001-01-02'}\n"
         "for kind in ('parquet', 'netcdf', 'json'):\n"
         "    try:\n"
@@ -427,8 +425,6 @@ def test_a_server_without_the_libraries_does_not_offer_the_formats() -> None:
 
 
 def test_readback_counts_rows_of_every_format(monkeypatch: pytest.MonkeyPatch) -> None:
-    from dasflex_core.tools.table.readback import READERS
-
     data = two_packet_types()
     tools = {"csv-plain": ("csv", ()), "parquet": ("parquet", ()), "netcdf": ("netcdf", ()),
              "votable": ("votable", ()), "votable-binary": ("votable", ("-b",)),
@@ -446,7 +442,5 @@ def test_readback_counts_rows_of_every_format(monkeypatch: pytest.MonkeyPatch) -
     ("csv-plain", b"time (UTC),v\r\n2020-01-01T00:00:00Z,1,2\r\n", "3 cells, the header 2"),
 ])
 def test_readback_rejects_broken_documents(output: str, body: bytes, words: str) -> None:
-    from dasflex_core.tools.table.readback import READERS
-
     with pytest.raises(StreamError, match=words):
         READERS[output](body)

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dasflex_core.tools.table.model import Batch, Column, StreamInfo, Table
-from dasflex_core.tools.table.options import TIME_DIGITS
 from dasflex_core.tools.table.spool import SequentialWriter
 from dasflex_core.tools.table.text import Cells, TextStyle, column_cells, join_rows, row_chunks
 
@@ -45,7 +44,7 @@ class PlainCsvWriter(SequentialWriter):
     """Writes plain CSV (see the module docstring)."""
 
     def __init__(self, emit: Callable[[bytes], object], *, digits: int | None = None,
-                 time_digits: int = TIME_DIGITS, tmpdir: str | None = None) -> None:
+                 time_digits: int | None = None, tmpdir: str | None = None) -> None:
         super().__init__(emit, tmpdir)
         self.style = TextStyle(missing=b"", shortest=True, digits=digits,
                                time_digits=time_digits, text=_csv_text)

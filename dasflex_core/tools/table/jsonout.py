@@ -26,8 +26,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from dasflex_core.tools.table.model import Batch, Column, Kind, StreamInfo, Table
-from dasflex_core.tools.table.options import TIME_DIGITS
+from dasflex_core.tools.table.model import Axis, Batch, Column, Kind, StreamInfo, Table
 from dasflex_core.tools.table.spool import SequentialWriter
 from dasflex_core.tools.table.text import Cells, TextStyle, column_cells, join_rows, row_chunks
 
@@ -40,7 +39,7 @@ class JsonWriter(SequentialWriter):
     """Writes the JSON document (see the module docstring)."""
 
     def __init__(self, emit: Callable[[bytes], object], *, digits: int | None = None,
-                 time_digits: int = TIME_DIGITS, tmpdir: str | None = None) -> None:
+                 time_digits: int | None = None, tmpdir: str | None = None) -> None:
         super().__init__(emit, tmpdir)
         self.style = TextStyle(missing=b"null", nonfinite_missing=True, time_quote=b'"',
                                digits=digits, time_digits=time_digits, text=_json_text)
@@ -95,7 +94,7 @@ def column_meta(column: Column) -> dict[str, Any]:
     return meta
 
 
-def axis_meta(axis: Any) -> dict[str, Any]:
+def axis_meta(axis: Axis) -> dict[str, Any]:
     """The metadata object of one axis (values, or component labels)."""
     meta: dict[str, Any] = {"units": axis.units, "title": axis.title}
     if axis.labels:

@@ -37,10 +37,13 @@ from dasflex_core.codecs.das2 import (
     PacketHeader,
     Plane,
     Properties,
+    Property,
     StreamHeader,
     cascade,
     plane_fill,
 )
+from dasflex_core.codecs.das2_headers import FILL_TOLERANCE
+from dasflex_core.codecs.das2_labels import plain_label
 from dasflex_core.codecs.das3_fields import PacketField, field_fill, packet_fields
 from dasflex_core.codecs.das3_model import (
     Dataset,
@@ -51,21 +54,15 @@ from dasflex_core.codecs.das3_model import (
     Variable,
 )
 from dasflex_core.codecs.das3_model import Sequence as SequenceSource
-from dasflex_core.dastime import FILLED_TT2000, convert_times
+from dasflex_core.dastime import FILLED_TT2000, TIME_UNITS, convert_times
 from dasflex_core.errors import DasFlexError, StreamError
 from dasflex_core.units import convertible_to_hertz, convertible_to_seconds
 
 #: Time-point units the model converts, by their lower-case das2/das3 spelling.
-_TIME_UNITS = {"us2000": "us2000", "t2000": "t2000", "t1970": "t1970", "mj1958": "mj1958",
-               "ns1970": "ns1970", "tt2000": "TT2000", "utc": "us2000", "": "us2000"}
-#: das2C's relative fill tolerance: ``|fill - v| < 1e-5 |fill|``.
-FILL_TOLERANCE = 1e-5
+_TIME_UNITS = {**{name.lower(): name for name in TIME_UNITS}, "utc": "us2000", "": "us2000"}
 #: UCDs (IVOA Unified Content Descriptors) of the quantities we can recognise.
 _UCDS = {"time": "time.epoch", "frequency": "em.freq", "time_offset": "time.interval",
          "energy": "phys.energy", "B": "phys.magField", "E": "phys.elecField"}
-#: das2 formatting codes dropped or turned into plain text by :func:`plain_label`.
-_FORMAT_CODE = re.compile(r"!(.)")
-_CODE_TEXT = {"!": "!", "c": " ", "C": " "}
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_]+")
 
 
@@ -191,17 +188,6 @@ class TableLayout:
 
 # --------------------------------------------------------------------------
 # Text helpers
-
-
-def plain_label(text: str) -> str:
-    """A das2 label with its formatting codes removed (``R!dE!n`` -> ``RE``, ``!!`` -> ``!``).
-
-    Examples
-    --------
-    >>> plain_label("Radius (R!dE!n)"), plain_label("E (V m!a-1!n)")
-    ('Radius (RE)', 'E (V m-1)')
-    """
-    return " ".join(_FORMAT_CODE.sub(lambda m: _CODE_TEXT.get(m.group(1), ""), text).split())
 
 
 def safe_name(text: str, default: str) -> str:
@@ -392,7 +378,8 @@ def _quantity_ucd(units: str) -> str:
     return ""
 
 
-def _text(item: Any) -> str:
+def _text(item: Property | None) -> str:
+    """A property's text ("" when absent)."""
     return "" if item is None else str(item.text)
 
 
@@ -557,7 +544,8 @@ def _plain_fill(value: object) -> float | int | None:
     return None
 
 
-def layout_for(header: Any, stream: Any, name: str) -> TableLayout:
+def layout_for(header: PacketHeader | Dataset, stream: StreamHeader | StreamHeader3 | None,
+               name: str) -> TableLayout:
     """The layout of a das2 packet header or a das3 dataset."""
     if isinstance(header, PacketHeader):
         das2_stream = stream if isinstance(stream, StreamHeader) else None
@@ -567,7 +555,7 @@ def layout_for(header: Any, stream: Any, name: str) -> TableLayout:
     raise StreamError(f"unsupported header {type(header).__name__}")
 
 
-def table_name(header: Any) -> str:
+def table_name(header: PacketHeader | Dataset) -> str:
     """The name a header's table starts from (before being made unique)."""
     if isinstance(header, PacketHeader):
         return das2_table_name(header)

@@ -16,12 +16,20 @@ the tool, as ``das2_cdf`` does.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, BinaryIO, Protocol
+from typing import BinaryIO, Protocol
 
-from dasflex_core.codecs.events import DataRun, HeaderDefined, StreamException, StreamStart
-from dasflex_core.errors import NoDataError, ReaderError
-from dasflex_core.tools._binio import EventStream
-from dasflex_core.tools._common import Output, located
+from dasflex_core.codecs.das2 import StreamHeader
+from dasflex_core.codecs.das3_model import StreamHeader3
+from dasflex_core.codecs.events import (
+    Comment,
+    DataRun,
+    EventStream,
+    HeaderDefined,
+    StreamException,
+    StreamStart,
+)
+from dasflex_core.errors import NO_DATA_TYPES, ReaderError
+from dasflex_core.tools.streamio import Output, located, stream_events
 from dasflex_core.tools.table.model import (
     Batch,
     StreamInfo,
@@ -32,9 +40,6 @@ from dasflex_core.tools.table.model import (
     table_name,
     unique_name,
 )
-
-#: Exception types that mean "no data here", not a failure.
-NO_DATA_TYPES = frozenset({NoDataError.das2_type, NoDataError.das3_type})
 
 
 class TableWriter(Protocol):
@@ -53,13 +58,12 @@ class TableWriter(Protocol):
         """The end of the stream: complete the document."""
 
 
-class TableStream(EventStream):
+class TableStream(EventStream[None]):
     """Routes reader events to a :class:`TableWriter` through the table model."""
 
     def __init__(self, writer: TableWriter) -> None:
         self.writer = writer
-        self.emit = lambda _data: None
-        self._stream: Any = None
+        self._stream: StreamHeader | StreamHeader3 | None = None
         self._started = False
         self._layouts: dict[int, TableLayout] = {}
         self._known: dict[bytes, TableLayout] = {}
@@ -90,7 +94,7 @@ class TableStream(EventStream):
         if layout is not None and run.count:
             self.writer.write(layout.batch(run.records))
 
-    def on_comment(self, event: object) -> None:
+    def on_comment(self, event: Comment) -> None:
         """Comments are not carried into table formats."""
 
     def on_exception(self, event: StreamException) -> None:
@@ -114,8 +118,6 @@ def run_table_tool(make_writer: Callable[[Callable[[bytes], object]], TableWrite
     ``make_writer(emit)`` builds the writer; everything it emits goes to the
     sink through a bounded buffer.
     """
-    from dasflex_core.tools.das2_to_das3 import stream_events
-
     output = Output(sink)
     try:
         stream = TableStream(make_writer(output.write))

@@ -20,8 +20,9 @@ import numpy as np
 from dasflex_core import textfmt
 from dasflex_core.dastime import format_iso_fields
 from dasflex_core.tools.table.model import Batch, Column, Kind
-from dasflex_core.tools.table.options import TIME_DIGITS
 
+#: Fractional-second digits of times by default (exact nanoseconds).
+TIME_DIGITS = 9
 #: Significant digits that round-trip each float type exactly.
 EXACT_DIGITS = {4: 9, 8: 17}
 #: Longest shortest-repr text of a float64 (``-1.2345678901234567e-300``) and a float32.
@@ -39,7 +40,8 @@ class TextStyle:
     ``nonfinite_missing`` NaN and infinities count as missing too (JSON has
     no NaN); ``time_quote`` wraps times (JSON strings); ``zulu`` ends times
     with ``Z``; ``digits`` (significant) and ``time_digits`` override the
-    exact defaults.  With ``shortest`` (and no ``digits``) reals print as the
+    exact defaults (None: the digits that round-trip the value's type, and
+    :data:`TIME_DIGITS`).  With ``shortest`` (and no ``digits``) reals print as the
     shortest text that reads back to the same value (``11.26``, ``1e-07``),
     which people prefer and which costs about five times more than the
     fixed ``%.8e`` of the machine formats.
@@ -51,7 +53,7 @@ class TextStyle:
     time_quote: bytes = b""
     zulu: bool = True
     digits: int | None = None
-    time_digits: int = TIME_DIGITS
+    time_digits: int | None = None
     text: Callable[[str], bytes] = lambda value: value.encode("utf-8")
 
 
@@ -137,7 +139,8 @@ def string_text(values: np.ndarray, missing: np.ndarray | None, style: TextStyle
 def time_text(ns1970: np.ndarray, missing: np.ndarray | None, style: TextStyle) -> np.ndarray:
     """ISO 8601 times (``Z`` with ``style.zulu``), quoted by ``style.time_quote``."""
     safe = ns1970 if missing is None else np.where(missing, 0, ns1970)
-    iso = format_iso_fields(safe, style.time_digits, "ns1970", zulu=style.zulu)
+    digits = TIME_DIGITS if style.time_digits is None else style.time_digits
+    iso = format_iso_fields(safe, digits, "ns1970", zulu=style.zulu)
     quote = style.time_quote
     body = iso.dtype.itemsize
     width = max(body + 2 * len(quote), len(style.missing))

@@ -22,7 +22,6 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 
 from dasflex_core.tools.table.model import Axis, Batch, Column, Kind, StreamInfo, Table
-from dasflex_core.tools.table.options import TIME_DIGITS
 from dasflex_core.tools.table.spool import SequentialWriter
 from dasflex_core.tools.table.text import (
     Cells,
@@ -66,7 +65,7 @@ class VOTableWriter(SequentialWriter):
     """Writes a VOTable document; ``binary`` selects BINARY2 serialisation."""
 
     def __init__(self, emit: Callable[[bytes], object], *, binary: bool = False,
-                 digits: int | None = None, time_digits: int = TIME_DIGITS,
+                 digits: int | None = None, time_digits: int | None = None,
                  tmpdir: str | None = None) -> None:
         super().__init__(emit, tmpdir)
         self.binary = binary
