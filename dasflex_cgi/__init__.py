@@ -7,16 +7,27 @@ Settings come from :func:`dasflex_core.settings.load_settings`: set
 ``DASFLEX_CONFIG`` (or ``DASFLEX_*`` variables) with Apache's ``SetEnv``.
 
 A CGI process pays for its imports on every request, so this module imports
-nothing at load time and :func:`main` imports only the Flask-free WSGI
-callable (:mod:`dasflex_core.protocols.wsgi`).  When Apache stops the program
+only what every request needs: the Flask-free WSGI callable
+(:mod:`dasflex_core.protocols.wsgi`), the settings and the site loader.  When Apache stops the program
 (the client went away: SIGTERM, or a broken pipe on stdout), the running
 pipeline is closed, so its readers never outlive the request.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+from wsgiref.handlers import BaseCGIHandler, read_environ
+
+from dasflex_cgi.validated import open_checks, save_checks
+from dasflex_core.errors import DasFlexError
+from dasflex_core.protocols.wsgi import make_wsgi_app
+from dasflex_core.settings import load_settings
+from dasflex_core.sources.loader import load_site
 
 __all__ = ["Terminated", "build_application", "main", "serve"]
 
@@ -36,10 +47,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ``argv`` is accepted for console-script symmetry; a CGI program takes no
     arguments (Apache passes a search query as arguments; they are ignored).
     """
-    import os
-    import sys
-    from wsgiref.handlers import read_environ
-
     _install_stop_handlers()
     _configure_logging()
     try:
@@ -56,22 +63,13 @@ def build_application(environ: dict[str, str] | Any) -> WsgiApp:
     A broken configuration is one line in the server's error log and a short
     ``500`` for the client: never a traceback.
     """
-    from dasflex_core.errors import DasFlexError
-    from dasflex_core.settings import load_settings
-
     try:
-        from dasflex_cgi.validated import open_checks, save_checks
-        from dasflex_core.protocols.wsgi import make_wsgi_app
-        from dasflex_core.sources.loader import load_site
-
         checks = open_checks()  # settings and definitions already checked are not again
         settings = load_settings(environ=environ, checks=checks)
         site = load_site(settings.site_dir, checks=checks)
         save_checks(checks)
         return make_wsgi_app(settings, site=site)
     except DasFlexError as error:
-        import logging
-
         logging.getLogger("dasflex.cgi").error("cannot start: %s", error)
         return _unavailable_app
 
@@ -90,8 +88,6 @@ def serve(app: WsgiApp, stdin: Any, stdout: Any, stderr: Any,
 
 def _handler_class() -> type:
     """A CGI handler that logs one line per failure instead of a traceback."""
-    from wsgiref.handlers import BaseCGIHandler
-
     class CgiHandler(BaseCGIHandler):
         wsgi_run_once = True
         error_body = b"ServerError: Internal server error\n"
@@ -123,8 +119,6 @@ def _unavailable_app(environ: dict[str, Any], start_response: Callable[..., Any]
 
 def _install_stop_handlers() -> None:
     """Turn stop signals into :class:`Terminated` so the pipeline is closed."""
-    import signal
-
     def stop(signal_number: int, _frame: object) -> None:
         signal.signal(signal_number, signal.SIG_IGN)
         raise Terminated(signal_number)
@@ -135,6 +129,4 @@ def _install_stop_handlers() -> None:
 
 def _configure_logging() -> None:
     """Warnings and errors to stderr (the web server's error log), one line each."""
-    import logging
-
     logging.basicConfig(level=logging.WARNING, format="dasflex-cgi: %(name)s: %(message)s")

@@ -17,10 +17,10 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from dasflex_core.sources.checks import SchemaChecks
+from dasflex_core.sources.checks import SchemaChecks
+from dasflex_core.sources.loader import load_site as load
 
 #: Most definition digests kept (the oldest are dropped first).
 MAX_DIGESTS = 10000
@@ -30,8 +30,6 @@ STORE_VERSION = 2
 
 def load_site(site_dir: Path | str, store: Path | None = None) -> Any:
     """:func:`dasflex_core.sources.loader.load_site`, skipping checks already passed."""
-    from dasflex_core.sources.loader import load_site as load
-
     checks = open_checks(store)
     site = load(site_dir, checks=checks)
     save_checks(checks, store)
@@ -40,8 +38,6 @@ def load_site(site_dir: Path | str, store: Path | None = None) -> Any:
 
 def open_checks(store: Path | None = None) -> SchemaChecks:
     """A :class:`SchemaChecks` that knows the digests kept in ``store``."""
-    from dasflex_core.sources.checks import SchemaChecks
-
     return SchemaChecks(read_digests(store or default_store()))
 
 

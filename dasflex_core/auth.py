@@ -33,6 +33,7 @@ import os
 import re
 import secrets
 import time
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,8 +146,6 @@ def _check_pbkdf2(password: str, entry: str) -> bool:
 
 
 def _crypt_function() -> Any:
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         try:

@@ -8,13 +8,17 @@ result as a small strip plot for the request form.
 
 from __future__ import annotations
 
+import io
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dasflex_core import keys
+from dasflex_core import keys, runner
+from dasflex_core.codecs import new_reader
 from dasflex_core.codecs.events import DataRun, EventStream
+from dasflex_core.dastime import format_iso, from_us2000, parse_us2000
 from dasflex_core.errors import QueryError, StreamError, TooLargeError
+from dasflex_core.planner import plan
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,8 +67,6 @@ class Coverage:
 
 
 def _us2000(text: str, what: str) -> float:
-    from dasflex_core.dastime import parse_us2000
-
     try:
         return float(parse_us2000(text))
     except (ValueError, OverflowError) as error:
@@ -72,8 +74,6 @@ def _us2000(text: str, what: str) -> float:
 
 
 def _iso(us2000: float) -> str:
-    from dasflex_core.dastime import format_iso, from_us2000
-
     return str(format_iso(from_us2000(float(us2000))))
 
 
@@ -145,9 +145,6 @@ def compute_coverage(source: SourceDef, begin: str, end: str, bin_seconds: float
 
 def _run_rate_pipeline(source: SourceDef, begin: str, end: str, width: float, origin: str,
                        planner: Any, timeout: float) -> bytes:
-    from dasflex_core import runner
-    from dasflex_core.planner import plan
-
     query = {keys.READ_TIME_MIN: begin, keys.READ_TIME_MAX: end, **_DAS2_QUERY}
     reader_plan = plan(source, query, planner=planner)
     rate_stage = (sys.executable, "-m", _RATE_TOOL, "-b", origin, f"{width:.9g}")
@@ -164,10 +161,9 @@ def _rate_bins(stream: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Bin centres (us2000) and packet counts from das2_bin_ratesec's output."""
     import numpy as np
 
-    from dasflex_core.codecs.das2_reader import read_all
-
     rates = _RateRuns()
-    rates.handle(read_all(stream))
+    reader = new_reader("das2")
+    rates.handle([*reader.feed(stream), *reader.close()])
     if not rates.centers:
         return np.zeros(0), np.zeros(0)
     return np.concatenate(rates.centers), np.concatenate(rates.counts)
@@ -214,14 +210,10 @@ def _result(empty: Coverage, centers: np.ndarray, counts: np.ndarray,
 
 def coverage_png(result: Coverage, width: int = 640, height: int = 90) -> bytes:
     """A small PNG strip: the bins with data filled over the whole range."""
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
-
-    from dasflex_core.dastime import parse_us2000
 
     start = float(parse_us2000(result.begin))
     stop = float(parse_us2000(result.end))

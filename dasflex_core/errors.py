@@ -153,6 +153,34 @@ class QueueUnavailableError(DasFlexError):
     status = 503
 
 
+class RemoteError(ReaderError):
+    """A remote server that a source relays (HAPI, das2, das3) failed or could not be reached."""
+
+    status = 502
+    hapi_code = 1501
+    hapi_message = "Internal server error - upstream request error"
+
+
+class RemoteBusyError(RemoteError):
+    """Every fetch slot of a remote server stayed taken (the per-remote limit)."""
+
+    status = 503
+
+
+class OutOfRangeError(QueryError):
+    """The requested time range lies outside the range the data cover."""
+
+    hapi_code = 1405
+    hapi_message = "Bad request - time outside valid range"
+
+
+class ParameterError(QueryError):
+    """A requested data parameter is unknown, repeated or out of order."""
+
+    hapi_code = 1407
+    hapi_message = "Bad request - unknown dataset parameter"
+
+
 # --------------------------------------------------------------------------
 # Exception types on the wire, derived from the classes above
 

@@ -13,12 +13,25 @@ from __future__ import annotations
 import html
 import json
 import logging
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import quote, unquote_to_bytes
 
-from dasflex_core.errors import DasFlexError, QueryError, ReaderError, UnauthorizedError
+from dasflex_core.codecs.packets import (
+    das2_exception,
+    das2_stream_header,
+    das3_exception,
+    das3_stream_header,
+)
+from dasflex_core.errors import (
+    DasFlexError,
+    QueryError,
+    ReaderError,
+    TooLargeError,
+    UnauthorizedError,
+)
 
 LOG = logging.getLogger("dasflex.http")
 
@@ -187,8 +200,6 @@ def read_body(environ: Mapping[str, object], limit: int) -> bytes:
     A body must declare its ``Content-Length``; one larger than ``limit``
     raises :class:`~dasflex_core.errors.TooLargeError` before anything is read.
     """
-    from dasflex_core.errors import TooLargeError
-
     text = str(environ.get("CONTENT_LENGTH") or "").strip()
     if not text:
         return b""
@@ -323,45 +334,19 @@ def inband_error(error: BaseException, style: str) -> bytes:
         LOG.error("internal error after the first byte", exc_info=error)
         error = DasFlexError("Internal server error")
     if style == "das3":
-        return das3_exception_packet(error.das3_type, error.message)
+        return das3_exception(error.das3_type, error.message)
     if style == "das2":
-        return das2_exception_packet(error.das2_type, error.message)
+        return das2_exception(error.das2_type, error.message)
     return b""
 
 
-def das2_stream_header() -> bytes:
-    """A minimal das2 stream header packet (``[00]``)."""
-    xml = b'<stream version="2.2">\n</stream>\n'
-    return b"[00]%06d" % len(xml) + xml
-
-
-def das2_exception_packet(kind: str, message: str) -> bytes:
-    """A das2 ``[xx]`` exception packet."""
-    from dasflex_core.codecs.das2 import encode_exception
-
-    return bytes(encode_exception(kind, message))
-
-
-def das3_stream_header() -> bytes:
-    """A minimal das3 stream header packet (``|Sx|``)."""
-    xml = b'<stream version="3.0" type="das-basic-stream"/>\n'
-    return b"|Sx||%d|" % len(xml) + xml
-
-
-def das3_exception_packet(kind: str, message: str) -> bytes:
-    """A das3 ``|Ex|`` exception packet."""
-    from dasflex_core.codecs.das3 import encode_exception
-
-    return bytes(encode_exception(kind, message))
-
-
 def _das2_error(error: DasFlexError) -> Response:
-    body = das2_stream_header() + das2_exception_packet(error.das2_type, error.message)
+    body = das2_stream_header() + das2_exception(error.das2_type, error.message)
     return Response(error.status, [("Content-Type", MIME_DAS2), *CORS_HEADERS], body)
 
 
 def _das3_error(error: DasFlexError) -> Response:
-    body = das3_stream_header() + das3_exception_packet(error.das3_type, error.message)
+    body = das3_stream_header() + das3_exception(error.das3_type, error.message)
     return Response(error.status, [("Content-Type", MIME_DAS3), *CORS_HEADERS], body)
 
 
@@ -448,8 +433,6 @@ def gzip_response(response: Response) -> Response:
 
 
 def _gzip_chunks(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    import zlib
-
     compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     try:
         for chunk in chunks:

@@ -27,7 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dasflex_core.auth import hash_scheme, legacy_crypt_available
 from dasflex_core.errors import DasFlexError, DefinitionError
+from dasflex_core.settings import load_settings
+from dasflex_core.sources.loader import load_command_table, scan_site
 
 __all__ = ["CONF_TO_SETTINGS", "ImportReport", "import_site", "read_conf"]
 
@@ -226,9 +229,6 @@ def _toml_value(value: Any) -> str:
 
 
 def _check(new_dir: Path, report: ImportReport) -> None:
-    from dasflex_core.settings import load_settings
-    from dasflex_core.sources.loader import scan_site
-
     try:
         load_settings(new_dir / "dasflex.toml", environ={})
     except DasFlexError as exc:
@@ -326,8 +326,6 @@ def _import_files(old_dir: Path, new_dir: Path, conf: Mapping[str, str],
 
 
 def _import_users(path: Path, target: Path, report: ImportReport) -> int:
-    from dasflex_core.auth import hash_scheme, legacy_crypt_available
-
     kept = []
     for line in _read_text(path).splitlines():
         name, _, entry = line.strip().partition(":")
@@ -399,8 +397,6 @@ def _import_commands(old_dir: Path, site: Path, conf: Mapping[str, str], report:
     target = site / "_commands.json"
     target.write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
     try:
-        from dasflex_core.sources.loader import load_command_table
-
         load_command_table(target)
     except DasFlexError as exc:
         target.unlink()

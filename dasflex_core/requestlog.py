@@ -26,10 +26,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from dasflex_core.metrics import Metrics
+from dasflex_core.metrics import CONTENT_TYPE, Metrics
 
 __all__ = [
     "OperationsMiddleware",
@@ -308,8 +307,6 @@ class OperationsMiddleware:
         return _RecordedBody(body, record, self.logger.finish)
 
     def _metrics_page(self, start_response: StartResponse) -> list[bytes]:
-        from dasflex_core.metrics import CONTENT_TYPE
-
         body = self.metrics.render().encode("utf-8")
         start_response("200 OK", [("Content-Type", CONTENT_TYPE),
                                   ("Content-Length", str(len(body))),
@@ -374,8 +371,6 @@ def request_logger(settings: Any = None, *, log_file: Path | str | None = None,
     ``DASFLEX_METRICS_DIR`` in the environment; with no log file, records
     only feed the metrics.
     """
-    from dasflex_core.metrics import Metrics
-
     log_file = log_file or _option(settings, "request_log")
     metrics_dir = metrics_dir or _option(settings, "metrics_dir")
     limit = max_bytes if max_bytes is not None else getattr(

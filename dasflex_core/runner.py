@@ -10,7 +10,9 @@ chunks read in bounded memory:
   :class:`~dasflex_core.errors.ReaderError` (or
   :class:`~dasflex_core.errors.NoDataError` when the whole output is a stream
   header plus a "no data" exception), a silent pipeline raises
-  :class:`~dasflex_core.errors.PipelineTimeoutError`;
+  :class:`~dasflex_core.errors.PipelineTimeoutError`; a stage that fails
+  after naming its error on stderr (``dasflex-error: CLASS: message``, see
+  :func:`~dasflex_core.stages.reported_error`) raises that error instead;
 * after the first byte, a failing stage or the total timeout ends the stream
   with one in-band exception packet (das2 or das3, as planned) whose message
   names no command line, path or stderr text; for formats without such
@@ -37,12 +39,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Protocol, TypedDict, Unpack
 
+from dasflex_core.codecs.packets import exception_packet
 from dasflex_core.errors import (
     NO_DATA_TYPES,
     DasFlexError,
     NoDataError,
     PipelineTimeoutError,
-    ReaderError,
 )
 from dasflex_core.stages import (
     CHUNK_SIZE,
@@ -306,7 +308,7 @@ class PipelineRun:
         finally:
             self._terminate()
 
-    def _late_failure(self, error: ReaderError) -> Iterator[bytes]:
+    def _late_failure(self, error: DasFlexError) -> Iterator[bytes]:
         """End a started stream: an exception packet, or re-raise when none fits.
 
         Formats without in-band exceptions (CSV, HAPI, images) cannot say that
@@ -412,16 +414,18 @@ class PipelineRun:
             for key, _ in events:
                 self._keep_stderr(key.data, key.fd, os.read(key.fd, self.chunk_size))
 
-    def _failure(self) -> ReaderError | None:
-        """The error for the first failed stage, or None when all succeeded."""
-        return failure_of([self._statuses.get(index) for index in range(len(self._processes))])
+    def _failure(self) -> DasFlexError | None:
+        """The error for the first failed stage (as it named it), or None when all succeeded."""
+        indexes = range(len(self._processes))
+        return failure_of([self._statuses.get(index) for index in indexes],
+                          [bytes(self._stderr.get(index, b"")) for index in indexes])
 
     def _exception_packet(self, error: DasFlexError) -> bytes:
         """The in-band exception packet for ``error`` in the stream's format."""
         if self.error_format == "das3":
-            return encode_exception("das3", error.das3_type, error.message)
+            return exception_packet("das3", error.das3_type, error.message)
         if self.error_format == "das2":
-            return encode_exception("das2", error.das2_type, error.message)
+            return exception_packet("das2", error.das2_type, error.message)
         return b""
 
     # -- process control ---------------------------------------------------
@@ -484,7 +488,7 @@ def _widen_pipe(pipe: IO[bytes], size: int) -> None:
         pass
 
 
-def _raise_unstarted(failure: ReaderError | None, head: bytes) -> None:
+def _raise_unstarted(failure: DasFlexError | None, head: bytes) -> None:
     """Raise the error for output that was never yielded, if there is one."""
     message = no_data_message(head) if head else None
     if message is not None:
@@ -555,12 +559,3 @@ def _unescape(text: str) -> str:
     for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'")):
         text = text.replace(entity, char)
     return text.replace("&amp;", "&")
-
-
-def encode_exception(stream_format: str, exception_type: str, message: str) -> bytes:
-    """An in-band exception packet for a das2 or das3 stream, from the codecs."""
-    if stream_format == "das3":
-        from dasflex_core.codecs.das3 import encode_exception as encode
-    else:
-        from dasflex_core.codecs.das2 import encode_exception as encode
-    return bytes(encode(exception_type, message))

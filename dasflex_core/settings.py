@@ -9,7 +9,11 @@ the key.  Settings never appear in any HTTP response.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import json
 import os
+import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +92,23 @@ class Settings:
     job_workers: int = _setting(1, "worker threads of the embedded job queue (per process)")
     job_queue_limit: int = _setting(10000, "most jobs waiting in the embedded queue; "
                                            "further ones are dropped")
+    remote_concurrency: int = _setting(2, "fetches one remote server (HAPI, das2) may have "
+                                          "running at once, all processes together")
+    remote_rate: float = _setting(5.0, "requests per second sent to one remote server, "
+                                       "all processes together")
+    remote_host_limits: str = _setting("", "per-server exceptions to remote_concurrency and "
+                                           "remote_rate: HOST[:PORT]=CONCURRENCY/RATE ...")
+    remote_connect_timeout: float = _setting(10.0, "seconds to connect to a remote server")
+    remote_first_byte_timeout: float = _setting(30.0, "seconds a remote server may take to "
+                                                      "answer (keep below first_byte_timeout)")
+    remote_idle_timeout: float = _setting(60.0, "seconds a remote server may pause mid-answer")
+    remote_retries: int = _setting(2, "times a failed remote request is sent again "
+                                      "(only before its first byte)")
+    remote_gzip: bool = _setting(True, "ask remote servers for gzip-compressed answers (off on "
+                                       "fast links, where compressing costs more than it saves)")
+    remote_lock_dir: Path | None = _setting(None, "directory of the per-remote limits shared by "
+                                                  "every process; unset: a per-user "
+                                                  "directory under the system's temporary one")
 
 
 def setting_names() -> tuple[str, ...]:
@@ -122,8 +143,6 @@ def load_settings(path: Path | str | None = None, *,
 
 
 def _read_file(path: Path, checks: SchemaChecks | None = None) -> dict[str, Any]:
-    import tomllib
-
     try:
         table = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -145,8 +164,6 @@ def _read_file(path: Path, checks: SchemaChecks | None = None) -> dict[str, Any]
 
 def validate_settings_document(table: Any, where: str) -> None:
     """Check a parsed settings file against ``schemas/settings.schema.json``."""
-    import json
-
     import jsonschema
 
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
@@ -240,8 +257,6 @@ def _to_bool(value: Any) -> bool:
 
 
 def _check_networks(text: str) -> None:
-    import ipaddress
-
     for item in text.split():
         try:
             ipaddress.ip_network(item, strict=False)
@@ -261,6 +276,49 @@ def _check_jobs(settings: Settings) -> None:
         raise DefinitionError("settings", "job_queue", "must not be empty")
 
 
+@dataclass(frozen=True, slots=True)
+class HostLimits:
+    """Fetches one remote server may have running at once, and requests per second."""
+
+    concurrency: int
+    rate: float
+
+
+_HOST_LIMIT = re.compile(r"(?P<host>[A-Za-z0-9.\-]+(?::\d{1,5})?)=(?P<slots>\d+)/(?P<rate>[0-9.]+)")
+
+
+def parse_host_limits(text: str) -> dict[str, HostLimits]:
+    """Read the ``remote_host_limits`` setting: ``HOST[:PORT]=CONCURRENCY/RATE ...``.
+
+    >>> parse_host_limits("cdaweb.gsfc.nasa.gov=4/10 127.0.0.1:8080=1/0.5")["127.0.0.1:8080"]
+    HostLimits(concurrency=1, rate=0.5)
+    """
+    limits: dict[str, HostLimits] = {}
+    for item in text.split():
+        match = _HOST_LIMIT.fullmatch(item)
+        if match is None:
+            raise ValueError(f"bad remote limit {item!r} (expected HOST[:PORT]=CONCURRENCY/RATE, "
+                             "e.g. cdaweb.gsfc.nasa.gov=2/5)")
+        slots, rate = int(match.group("slots")), float(match.group("rate"))
+        if slots < 1 or not rate > 0:
+            raise ValueError(f"bad remote limit {item!r}: concurrency and rate must be positive")
+        limits[match.group("host").lower()] = HostLimits(slots, rate)
+    return limits
+
+
+def _check_remote(settings: Settings) -> None:
+    for name in ("remote_concurrency", "remote_rate", "remote_connect_timeout",
+                 "remote_first_byte_timeout", "remote_idle_timeout"):
+        if getattr(settings, name) <= 0:
+            raise DefinitionError("settings", name, "must be positive")
+    if settings.remote_retries < 0:
+        raise DefinitionError("settings", "remote_retries", "must not be negative")
+    try:
+        parse_host_limits(settings.remote_host_limits)
+    except ValueError as exc:
+        raise DefinitionError("settings", "remote_host_limits", str(exc)) from None
+
+
 def _validated(settings: Settings) -> Settings:
     if not settings.site_dir.is_dir():
         raise DefinitionError(str(settings.site_dir), "site_dir", "no such directory")
@@ -273,6 +331,7 @@ def _validated(settings: Settings) -> Settings:
         if getattr(settings, name) <= 0:
             raise DefinitionError("settings", name, "must be positive")
     _check_jobs(settings)
+    _check_remote(settings)
     for name in ("hapi_max_request_days", "max_request_days"):
         if getattr(settings, name) < 0:
             raise DefinitionError("settings", name, "must not be negative")

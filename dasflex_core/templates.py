@@ -38,6 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
+from dasflex_core.dastime import parse_time
 from dasflex_core.errors import DefinitionError, QueryError, TimeError
 
 __all__ = [
@@ -362,8 +363,6 @@ def _check_text(name: str, value: str) -> None:
 
 def _check_isotime(name: str, value: str, param: Any) -> str:
     """Parse a time (das2C parsetime forms and ISO 8601); return its ISO form."""
-    from dasflex_core.dastime import parse_time
-
     if not _TIME_PATTERN.fullmatch(value):
         raise QueryError(f"Parameter '{name}' is not a valid time: {value[:64]!r}")
     try:

@@ -6,7 +6,7 @@ runner (no HTTP) and validates the stream: das2 and das3 parse with the
 codecs, hold at least one record, and (das2) every record time lies inside
 the range, widened by the source's bin width; the table formats (plain
 CSV, Parquet, NetCDF-4, VOTable, JSON) are read back and their rows counted
-(:mod:`dasflex_core.tools.table.readback`).  Sources that publish HAPI are
+(:mod:`dasflex_core.tools.readback`).  Sources that publish HAPI are
 also encoded as HAPI csv, binary and json from their das2 stream, the way
 the server does, and checked against their HAPI info: CSV column counts,
 binary record sizes, JSON rows.  Outputs the planner cannot produce for a
@@ -18,11 +18,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from dasflex_core import runner
+from dasflex_core.codecs.das2 import Das2Reader
 from dasflex_core.codecs.summary import StreamSummary, summarize
-from dasflex_core.errors import DasFlexError, NoPipelineError, StreamError
+from dasflex_core.dastime import from_us2000, parse_us2000
+from dasflex_core.errors import DasFlexError, NoPipelineError, NotFoundError, StreamError
+from dasflex_core.http import Request
 from dasflex_core.keys import (
     BIN_TIME_MAX,
     FLEX,
@@ -34,7 +39,12 @@ from dasflex_core.keys import (
     READ_TIME_MAX,
     READ_TIME_MIN,
 )
-from dasflex_core.tools.table.readback import READERS as TABLE_READERS
+from dasflex_core.planner import Planner
+from dasflex_core.protocols import Server
+from dasflex_core.protocols.hapi_datasets import source_info
+from dasflex_core.protocols.hapi_encode import HapiEncoder
+from dasflex_core.settings import load_settings
+from dasflex_core.tools.readback import READERS as TABLE_READERS
 
 __all__ = ["DAS_OUTPUTS", "HAPI_OUTPUTS", "Check", "format_table", "verify_site"]
 
@@ -87,9 +97,6 @@ def verify_site(site: Any, source_ids: Iterable[str] = (), *, first_only: bool =
     ``jobs`` example ranges are verified at once (each runs its pipelines).
     Raises :class:`~dasflex_core.errors.NotFoundError` for an unknown id.
     """
-    from dasflex_core.errors import NotFoundError
-    from dasflex_core.planner import Planner
-
     wanted = list(source_ids)
     sources = []
     for source_id in wanted:
@@ -115,8 +122,6 @@ def verify_site(site: Any, source_ids: Iterable[str] = (), *, first_only: bool =
         if hapi_server is not None and source.hapi:
             found.extend(_check_hapi(hapi_server, planner, source, index, settings, timeout))
         return found
-
-    from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         for found in pool.map(verify_example, tasks):
@@ -146,8 +151,6 @@ def _check_das(planner: Any, source: Any, index: int, output: str, settings: dic
 
 
 def _run(plan: Any, timeout: float) -> bytes:
-    from dasflex_core import runner
-
     with runner.run(plan, first_byte_timeout=timeout, total_timeout=timeout) as pipeline:
         data = b"".join(pipeline)
         failure = next((stage for stage in pipeline.results if stage.failed), None)
@@ -173,8 +176,6 @@ def _validate(output: str, data: bytes, settings: Mapping[str, str], source: Any
 
 def _time_window(settings: Mapping[str, str], source: Any) -> tuple[float, float] | None:
     """The example range in us2000, widened by the bin width; None when unknown."""
-    from dasflex_core.dastime import parse_us2000
-
     begin, end = settings.get(READ_TIME_MIN), settings.get(READ_TIME_MAX)
     if not begin or not end:
         return None
@@ -215,8 +216,6 @@ def _summary(data: bytes, stream_format: str) -> StreamSummary:
 def _check_times(low: float, high: float, window: tuple[float, float]) -> None:
     """StreamError when the record times ``low`` to ``high`` (us2000) leave ``window``."""
     if low < window[0] or high > window[1]:
-        from dasflex_core.dastime import from_us2000
-
         raise StreamError(f"record times {from_us2000(low)} to {from_us2000(high)} leave the range")
 
 
@@ -246,17 +245,11 @@ def _check_columns(rows: list[str], expected: int | None) -> int:
 
 
 def _hapi_server(site: Any) -> Any:
-    from dasflex_core.protocols import Server
-    from dasflex_core.settings import load_settings
-
     return Server(load_settings(site_dir=site.root, environ={}), site)
 
 
 def _check_hapi(server: Any, planner: Any, source: Any, index: int,
                 settings: dict[str, str], timeout: float) -> list[Check]:
-    from dasflex_core.http import Request
-    from dasflex_core.protocols.hapi_datasets import source_info
-
     started = time.monotonic()
     try:
         info = source_info(server, Request(), source)
@@ -272,10 +265,6 @@ def _check_hapi(server: Any, planner: Any, source: Any, index: int,
 
 def _encode_hapi(source: Any, index: int, output: str, data: bytes, info: Mapping[str, Any],
                  settings: Mapping[str, str]) -> Check:
-    from dasflex_core.codecs.das2 import Das2Reader
-    from dasflex_core.dastime import parse_us2000
-    from dasflex_core.protocols.hapi_encode import HapiEncoder
-
     started = time.monotonic()
     kind = output.removeprefix("hapi-")
     parameters = list(info.get("parameters", ()))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dasflex_flask.extension import attach, server_of
+from dasflex_flask.extension import server_of
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -24,21 +24,6 @@ __all__ = ["create_app", "server_of"]
 
 def create_app(settings: Settings | None = None, *, site: Site | None = None) -> Flask:
     """Build the WSGI application for ``settings`` (default: loaded) and ``site``."""
-    from flask import Flask
+    from dasflex_flask.app import new_app  # Flask and the protocols load when an app is built
 
-    from dasflex_core.protocols import Server
-    from dasflex_core.settings import load_settings
-    from dasflex_flask import views
-
-    settings = settings or load_settings()
-    if site is None:
-        from dasflex_core.sources.loader import load_site
-
-        site = load_site(settings.site_dir)
-    app = Flask(__name__)
-    attach(app, Server(settings, site))
-    views.register(app)
-    from dasflex_core.requestlog import wrap_application
-
-    app.wsgi_app = wrap_application(app.wsgi_app, settings)  # type: ignore[method-assign]
-    return app
+    return new_app(settings, site=site)

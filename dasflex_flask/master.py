@@ -28,7 +28,8 @@ from dasflex_core.protocols import hapi
 from dasflex_core.settings import load_settings
 from dasflex_core.sources.checks import SchemaChecks
 from dasflex_core.sources.loader import check_schemas, load_site
-from dasflex_flask import create_app, server_of
+from dasflex_flask.app import new_app
+from dasflex_flask.extension import server_of
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -61,7 +62,7 @@ def build_app(config: Path | None, overrides: Mapping[str, Any], url: str) -> Fl
     """
     checks = _checked_in_child(config, overrides)
     settings = load_settings(config, checks=checks, **overrides)
-    app = create_app(settings, site=load_site(settings.site_dir, checks=checks))
+    app = new_app(settings, site=load_site(settings.site_dir, checks=checks))
     if settings.hapi_enabled:
         _warm_hapi(app, settings.server_url or url)
     return app

@@ -10,8 +10,11 @@ spliced run, CRLF after it); gunicorn still writes the final empty chunk.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
+import struct
+import termios
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,10 +47,6 @@ class SocketSplicer:
 
 
 def _bytes_waiting(pipe_fd: int) -> int:
-    import fcntl
-    import struct
-    import termios
-
     raw = fcntl.ioctl(pipe_fd, termios.FIONREAD, b"\0\0\0\0")
     return int(struct.unpack("i", raw)[0])
 

@@ -19,7 +19,7 @@ import os
 import signal
 from collections.abc import Callable, Mapping, Sequence
 
-from dasflex_core.errors import ReaderError
+from dasflex_core.errors import DasFlexError
 from dasflex_core.stages import (
     STDERR_LIMIT,
     STREAM_CHUNK_SIZE,
@@ -105,11 +105,11 @@ class AsyncPipeline:
             return b""
         return await self._stdout.read(size)
 
-    async def finish(self) -> ReaderError | None:
+    async def finish(self) -> DasFlexError | None:
         """After the output ended: wait for every stage; the failure, if one failed."""
         statuses = [await process.wait() for process in self.processes]
         await asyncio.wait([head.done for head in self.stderr_heads], timeout=0.2)
-        return failure_of(statuses)
+        return failure_of(statuses, [bytes(head.data) for head in self.stderr_heads])
 
     async def close(self) -> None:
         """Stop every stage: SIGTERM, SIGKILL after the grace period; reap them all."""

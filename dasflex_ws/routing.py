@@ -20,10 +20,12 @@ from urllib.parse import unquote_to_bytes
 from dasflex_core import keys
 from dasflex_core.errors import DasFlexError, NotFoundError, QueryError
 from dasflex_core.http import Request, error_response, parse_query
+from dasflex_core.protocols import Server, check_access, plan_for, request_span
+from dasflex_core.protocols.source_data import flex_query
+from dasflex_ws import DEFAULT_PREFIX
 
 if TYPE_CHECKING:
     from dasflex_core.planner import Plan
-    from dasflex_core.protocols import Server
 
 #: The subprotocol the catalog advertises (``flexRT.json``).
 SUBPROTOCOL = "forward-stream-v1.das2.org"
@@ -31,10 +33,6 @@ SUBPROTOCOL = "forward-stream-v1.das2.org"
 SUBPROTOCOLS = (SUBPROTOCOL, "request")
 #: The request convention of websocket streams.
 CONVENTION = keys.FLEX_RT
-#: Default path prefix stripped from request paths.
-DEFAULT_PREFIX = "/dasws"
-#: Default address and port the daemon listens on.
-DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 52242
 #: Longest accepted request path (before the query), in characters.
 MAX_PATH = 1024
 
@@ -127,9 +125,6 @@ def prepare_stream(server: Server, request: Request, subprotocols: Iterable[str]
     Raises :class:`NotFoundError`, :class:`QueryError`, :class:`UnauthorizedError`,
     :class:`ForbiddenError` or a planning error, each with a clear message.
     """
-    from dasflex_core.protocols import check_access, plan_for, request_span
-    from dasflex_core.protocols.source_data import flex_query
-
     subprotocol = choose_subprotocol(subprotocols)
     wanted = source_path(request.path, prefix)
     if not wanted:

@@ -29,6 +29,7 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,14 +40,15 @@ from websockets.http11 import Request as WsRequest
 from websockets.http11 import Response as WsResponse
 from websockets.typing import Subprotocol
 
-from dasflex_core.errors import DasFlexError, PipelineTimeoutError
+from dasflex_core.errors import DasFlexError, DefinitionError, PipelineTimeoutError
+from dasflex_core.http import error_response, inband_error
+from dasflex_core.protocols import Server
 from dasflex_core.requestlog import request_logger, websocket_record
-from dasflex_ws import routing
+from dasflex_ws import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_PREFIX, routing
 from dasflex_ws.pipeline import AsyncPipeline
 
 if TYPE_CHECKING:
     from dasflex_core.model import Site
-    from dasflex_core.protocols import Server
     from dasflex_core.settings import Settings
 
 LOG = logging.getLogger("dasflex.ws")
@@ -65,9 +67,9 @@ CLOSE_TIMEOUT = 2.0
 class Listener:
     """Where the daemon listens and which path prefix it strips."""
 
-    host: str = routing.DEFAULT_HOST
-    port: int = routing.DEFAULT_PORT
-    prefix: str = routing.DEFAULT_PREFIX
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    prefix: str = DEFAULT_PREFIX
     pid_file: Path | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -76,7 +78,7 @@ class Listener:
 class Daemon:
     """The websocket front end over one :class:`~dasflex_core.protocols.Server`."""
 
-    def __init__(self, server: Server, prefix: str = routing.DEFAULT_PREFIX) -> None:
+    def __init__(self, server: Server, prefix: str = DEFAULT_PREFIX) -> None:
         self.server = server
         self.prefix = prefix
         self.pipelines: set[AsyncPipeline] = set()
@@ -183,8 +185,6 @@ class _Session:
 
     async def fail(self, error: DasFlexError) -> None:
         """Send the error in the stream's format (if it has one), then close with 1011."""
-        from dasflex_core.http import error_response, inband_error
-
         if self.error_format in ("das2", "das3"):
             if self.bytes_sent:
                 packet = inband_error(error, self.error_format)
@@ -223,7 +223,6 @@ def _refusal(connection: ServerConnection, path: str, error: BaseException) -> W
         LOG.error("%s: internal error for %s", peer, path[:200], exc_info=error)
     else:
         LOG.info("%s: refused %s: %d %s", peer, path[:200], status, error)
-    from http import HTTPStatus
 
     return WsResponse(status, HTTPStatus(status).phrase, Headers(headers), body)
 
@@ -273,8 +272,6 @@ async def serve_site(server: Server, listener: Listener,
 def run_daemon(settings: Settings, site: Site, listener: Listener,
                ready: Callable[[str], None] | None = None) -> int:
     """Run the daemon in this thread until it is stopped; return the exit status."""
-    from dasflex_core.protocols import Server
-
     asyncio.run(serve_site(Server(settings, site), listener, ready))
     return 0
 
@@ -287,8 +284,6 @@ def tls_context(listener: Listener) -> ssl.SSLContext | None:
     try:
         context.load_cert_chain(listener.tls_cert, listener.tls_key)
     except (OSError, ssl.SSLError) as error:
-        from dasflex_core.errors import DefinitionError
-
         reason = getattr(error, "strerror", None) or getattr(error, "reason", None) or str(error)
         raise DefinitionError(str(listener.tls_cert), None,
                               f"cannot load the TLS certificate and key ({reason})") from None
@@ -307,8 +302,6 @@ def _write_pid_file(path: Path | None) -> None:
     try:
         path.write_text(f"{os.getpid()}\n", encoding="ascii")
     except OSError as error:
-        from dasflex_core.errors import DefinitionError
-
         raise DefinitionError(str(path), None, f"cannot write the pid file ({error.strerror})") from None
 
 

@@ -32,7 +32,7 @@ from dasflex_core.cli.common import (
 from dasflex_core.model import Site
 from dasflex_core.settings import Settings, load_settings
 from dasflex_core.sources.loader import load_site
-from dasflex_ws.routing import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_PREFIX
+from dasflex_ws import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_PREFIX
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 _DESCRIPTION = ("Run the websocket daemon: each connection to PREFIX/<source id>/flexRT?... "

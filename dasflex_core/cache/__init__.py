@@ -17,8 +17,8 @@ planner.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
 
 __all__ = ["BlockJob"]
 
@@ -48,7 +48,7 @@ class BlockJob:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> BlockJob:
+    def from_dict(cls, data: Mapping[str, object]) -> BlockJob:
         """The job these :meth:`to_dict` fields describe."""
         return cls(str(data["source_id"]), str(data["level_key"]), str(data["paramset"]),
                    str(data["block_start"]))

@@ -155,7 +155,7 @@ def _block_chunks(plan: PlanLike, timeout: float) -> Iterable[bytes]:
 
 def empty_das2_stream() -> bytes:
     """A das2 stream header and nothing else: a block that holds no data."""
-    from dasflex_core.codecs.das2 import StreamHeader, encode_header_packet
+    from dasflex_core.codecs.das2 import StreamHeader, encode_header_packet  # numpy
 
     return encode_header_packet(0, StreamHeader().xml_bytes())
 

@@ -34,7 +34,7 @@ from dasflex_core.cache.layout import (
     to_us2000,
 )
 from dasflex_core.dastime import SECONDS_1970_TO_2000, parse_us2000
-from dasflex_core.errors import NotFoundError, QueryError
+from dasflex_core.errors import DasFlexError, NotFoundError, QueryError
 
 if TYPE_CHECKING:
     from dasflex_core.model import CacheLevel, Site, SourceDef
@@ -265,8 +265,6 @@ def unix_to_us2000(seconds: float) -> float:
 
 def valid_bounds(source: SourceDef) -> tuple[float, float]:
     """The source's valid range in us2000 (unbounded ends when absent or unreadable)."""
-    from dasflex_core.errors import DasFlexError
-
     bounds = [float("-inf"), float("inf")]
     for index, text in enumerate(source.valid_range or ()):
         try:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from dasflex_core.cache.layout import BLOCK_SUFFIX, level_subdir, normalise_params, paramset_name
+from dasflex_core.cache.store import CacheIndex
 from dasflex_core.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
     add_cache_dir_option,
+    add_command,
     add_config_option,
     add_json_option,
     add_redis_option,
@@ -19,9 +24,12 @@ from dasflex_core.cli.common import (
     fail,
     one_line_errors,
 )
-
-if TYPE_CHECKING:
-    from dasflex_core.settings import Settings
+from dasflex_core.errors import NotFoundError, QueryError
+from dasflex_core.jobs import make_queue
+from dasflex_core.jobs.progress import ProgressBar
+from dasflex_core.remote.policy import export_policy
+from dasflex_core.settings import Settings, load_settings
+from dasflex_core.sources.loader import load_site
 
 #: Exit statuses: all built, some failed (EXIT_FAILED), bad usage or configuration (EXIT_USAGE).
 EXIT_OK = 0
@@ -29,9 +37,8 @@ EXIT_OK = 0
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``cache`` subcommand and its ``build`` and ``status`` actions."""
-    parser = subparsers.add_parser(
-        "cache",
-        help="build cache blocks and show the cache",
+    parser = add_command(
+        subparsers, "cache",
         description="Pre-build a source's cache blocks, or show what the cache and the job "
                     "queue hold.  The cache directory is --cache-dir, else DASFLEX_CACHE_DIR; "
                     "Redis mode is --redis, else DASFLEX_REDIS_URL.",
@@ -100,8 +107,6 @@ def _fail(message: str) -> int:
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
-    from dasflex_core.settings import load_settings
-
     overrides: dict[str, Any] = dict(extra)
     if args.site is not None:
         overrides["site_dir"] = args.site.resolve()
@@ -129,11 +134,8 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace, settings: Settings) -> int:
-    from dasflex_core.cache.store import CacheIndex
-    from dasflex_core.jobs import make_queue
-    from dasflex_core.sources.loader import load_site
-
     _quiet_job_log()
+    export_policy(settings)  # remote sources' blocks are fetched under the same limits
     site = load_site(settings.site_dir)
     source = _cached_source(site, args.source)
     index = CacheIndex(settings.cache_dir or Path(), site)
@@ -160,14 +162,10 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
 
 def _quiet_job_log() -> None:
     """This command reports each failure itself: keep the queue's warnings off stderr."""
-    import logging
-
     logging.getLogger("dasflex.jobs").addHandler(logging.NullHandler())
 
 
 def _cached_source(site: Any, source_id: str) -> Any:
-    from dasflex_core.errors import NotFoundError, QueryError
-
     source = site.get(source_id)
     if source is None:
         raise NotFoundError(f"no data source '{source_id}' in the site")
@@ -177,8 +175,6 @@ def _cached_source(site: Any, source_id: str) -> Any:
 
 
 def _wait(queue: Any, jobs: list[Any], timeout: float | None) -> int:
-    from dasflex_core.jobs.progress import ProgressBar
-
     bar = ProgressBar("blocks")
     try:
         result = queue.wait(jobs, progress=bar, timeout=timeout)
@@ -205,8 +201,6 @@ def run_status(args: argparse.Namespace) -> int:
         return _fail("no cache directory: give --cache-dir or set DASFLEX_CACHE_DIR")
     report = _status(settings)
     if args.json:
-        import json
-
         print(json.dumps(report, indent=1))
         return EXIT_OK
     for row in report["levels"]:
@@ -224,13 +218,9 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def _status(settings: Settings) -> dict[str, Any]:
-    from dasflex_core.sources.loader import load_site
-
     site = load_site(settings.site_dir)
     levels = [row for source in site for row in _level_rows(settings.cache_dir or Path(), source)]
     if settings.redis_url:
-        from dasflex_core.jobs import make_queue
-
         queue = make_queue(settings, site)
         try:
             queue_report = queue.status(recent=0).to_json()
@@ -242,14 +232,6 @@ def _status(settings: Settings) -> dict[str, Any]:
 
 
 def _level_rows(cache_dir: Path, source: Any) -> list[dict[str, Any]]:
-    from dasflex_core.cache.layout import (
-        BLOCK_SUFFIX,
-        level_subdir,
-        normalise_params,
-        paramset_name,
-    )
-    from dasflex_core.cache.store import CacheIndex
-
     rows = []
     for level in source.cache_levels:
         folder = (CacheIndex(cache_dir).source_dir(source.id)

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import argparse
 
-from dasflex_core.cli.common import add_site_option, configured_site_dir, fail, one_line_errors
+from dasflex_core.cli.common import (
+    add_command,
+    add_site_option,
+    configured_site_dir,
+    fail,
+    one_line_errors,
+)
 from dasflex_core.commands.extras import install_hint
 from dasflex_core.commands.requirements import UnavailableOutput, unavailable_outputs
 from dasflex_core.model import Site
 from dasflex_core.planner import planner_for_site
+from dasflex_core.sources.loader import scan_site
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``check`` subcommand."""
-    parser = subparsers.add_parser(
-        "check",
-        help="validate a site's source definitions",
+    parser = add_command(
+        subparsers, "check",
         description="Load every DSDF and JSON source definition of a site and print each "
                     "problem (file, line or key, reason).  Exit status 1 if any.  Output "
                     "formats that are off because a Python module is missing are listed "
@@ -28,8 +34,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 @one_line_errors("check")
 def run(args: argparse.Namespace) -> int:
     """Check the site; print problems to stderr or one OK line to stdout."""
-    from dasflex_core.sources.loader import scan_site
-
     site_dir = args.site if args.site is not None else configured_site_dir()
     report = scan_site(site_dir)
     for problem in report.problems:

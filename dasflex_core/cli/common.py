@@ -25,6 +25,25 @@ Handler = Callable[[argparse.Namespace], int]
 #: Exit status of a command that failed, and of bad usage (argparse's status too).
 EXIT_FAILED, EXIT_USAGE = 1, 2
 
+#: The core's subcommands in ``dasflex --help`` order, each with its one-line help.  Subcommand
+#: NAME lives in the module :func:`command_module` names (``dasflex_core.cli.NAME_cmd``, hyphens
+#: as underscores), which ``dasflex`` imports only when NAME runs (or shows its own --help), so
+#: every command starts without the others' imports.
+COMMANDS = {
+    "inspect": "summarise a das2 or das3 stream as JSON",
+    "time": "parse time strings and print ISO, us2000 and TT2000",
+    "check": "validate a site's source definitions",
+    "plan": "print the pipeline (argv stages, MIME type, file name) a request would run",
+    "passwd": "manage the users and groups of protected sources",
+    "verify": "run every example range through every output and validate the streams",
+    "coverage": "find the intervals where a source has data",
+    "import": "import a predecessor dasFlex site",
+    "import-hapi": "relay the datasets of a HAPI server",
+    "import-das2": "relay the sources of a das2 server",
+    "cache": "build cache blocks and show the cache",
+    "worker": "build cache blocks from the shared Redis job queue",
+}
+
 #: ``--site`` of every subcommand that works on the configured site.
 SITE_HELP = "site directory (default: the site_dir setting, else the bundled examples)"
 #: ``--config`` of every subcommand that reads the settings file.
@@ -33,9 +52,24 @@ CONFIG_HELP = "settings file (TOML; default: DASFLEX_CONFIG)"
 CACHE_DIR_HELP = "directory of cache blocks (default: the cache_dir setting, DASFLEX_CACHE_DIR)"
 
 
-def add_site_option(parser: argparse.ArgumentParser, help: str = SITE_HELP) -> None:
-    """``--site DIR`` (a Path, None when not given)."""
-    parser.add_argument("--site", type=Path, default=None, metavar="DIR", help=help)
+def command_module(name: str) -> str:
+    """The module in ``dasflex_core.cli`` of subcommand ``name`` (``import-hapi``: ``import_hapi_cmd``)."""
+    return f"{name.replace('-', '_')}_cmd"
+
+
+def add_command(subparsers: argparse._SubParsersAction, name: str,
+                description: str) -> argparse.ArgumentParser:
+    """The parser of the core subcommand ``name``, with its one-line help from COMMANDS."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(name, help=COMMANDS[name],
+                                                            description=description)
+    return parser
+
+
+def add_site_option(parser: argparse.ArgumentParser, help: str = SITE_HELP,
+                    required: bool = False) -> None:
+    """``--site DIR`` (a Path, None when not given, unless ``required``)."""
+    parser.add_argument("--site", type=Path, default=None, metavar="DIR", help=help,
+                        required=required)
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from typing import TYPE_CHECKING
 
 from dasflex_core.cli.common import (
+    add_command,
     add_json_option,
     add_site_option,
     add_timeout_option,
@@ -14,16 +15,15 @@ from dasflex_core.cli.common import (
     one_line_errors,
     positive_timeout,
 )
-
-if TYPE_CHECKING:
-    from dasflex_core.coverage import Coverage
+from dasflex_core.coverage import Coverage, compute_coverage
+from dasflex_core.errors import NotFoundError
+from dasflex_core.sources.loader import load_site
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``coverage`` subcommand."""
-    parser = subparsers.add_parser(
-        "coverage",
-        help="find the intervals where a source has data",
+    parser = add_command(
+        subparsers, "coverage",
         description="Run the source's reader over the range, count its packets per time bin "
                     "with das2_bin_ratesec and print the intervals holding data.",
     )
@@ -43,8 +43,6 @@ def run(args: argparse.Namespace) -> int:
     """Print the coverage; 1 on an error."""
     result = _coverage(args)
     if args.json:
-        import json
-
         print(json.dumps(result.to_json(), indent=1))
         return 0
     for begin, end in result.intervals:
@@ -55,10 +53,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _coverage(args: argparse.Namespace) -> Coverage:
-    from dasflex_core.coverage import compute_coverage
-    from dasflex_core.errors import NotFoundError
-    from dasflex_core.sources.loader import load_site
-
     timeout = positive_timeout(args.timeout)
     site_dir = existing_site_dir(args.site)
     source = load_site(site_dir).get(args.source)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dasflex_core.cli.common import one_line_errors
+from dasflex_core.cli.common import add_command, one_line_errors
+from dasflex_core.migrate import import_site
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``import`` subcommand."""
-    parser = subparsers.add_parser(
-        "import", help="import a predecessor dasFlex site",
+    parser = add_command(
+        subparsers, "import",
         description="Copy and normalise the DSDF files of an old dasFlex site, write a settings "
                     "file from its dasflex.conf, carry over users, groups, peers and custom "
                     "commands, check the result and report what could not be carried over.  "
@@ -28,8 +29,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 @one_line_errors("import")
 def run(args: argparse.Namespace) -> int:
     """Import the site and print the report."""
-    from dasflex_core.migrate import import_site
-
     report = import_site(args.old_site, args.new_site, overwrite=args.force)
     for line in report.lines():
         print(line)

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from dasflex_core.cli.common import fail
+from dasflex_core.cli.common import add_command, fail
 from dasflex_core.codecs.summary import summarize
 from dasflex_core.errors import DasFlexError
 
@@ -23,9 +23,8 @@ _CHUNK = 1 << 20
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``inspect`` subcommand."""
-    parser = subparsers.add_parser(
-        "inspect",
-        help="summarise a das2 or das3 stream as JSON",
+    parser = add_command(
+        subparsers, "inspect",
         description="Read a das2 or das3 stream and print a JSON summary: version, packet "
         "definitions, record counts, time range, comments and exceptions.  Exit status 1 "
         "(with one line on stderr) if the stream is invalid.",

@@ -9,20 +9,24 @@ atomically with mode 0600.  ``--users`` and ``--groups`` default to the
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
-from dasflex_core.cli.common import EXIT_USAGE, one_line_errors
+from dasflex_core import auth
+from dasflex_core.auth import AccountError
+from dasflex_core.cli.common import EXIT_USAGE, add_command, one_line_errors
+from dasflex_core.settings import load_settings
 
 MIN_PASSWORD_LENGTH = 8
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``passwd`` subcommand."""
-    parser = subparsers.add_parser(
-        "passwd", help="manage the users and groups of protected sources",
+    parser = add_command(
+        subparsers, "passwd",
         description="Manage the users file (name:HASH, scrypt by default) and the groups "
         "file (group: user1, user2).  New passwords come from a prompt or standard input, "
         "never from arguments.")
@@ -84,12 +88,8 @@ def run(args: argparse.Namespace) -> int:
 def read_password(stream: TextIO | None = None, *, confirm: bool = True,
                   prompt: Callable[[str], str] | None = None) -> str:
     """A password from a prompt (a terminal) or the first line of ``stream``."""
-    from dasflex_core.auth import AccountError
-
     stream = stream or sys.stdin
     if prompt is None and stream.isatty():
-        import getpass
-
         prompt = getpass.getpass
     if prompt is not None:
         password = prompt("Password: ")
@@ -107,8 +107,6 @@ def read_password(stream: TextIO | None = None, *, confirm: bool = True,
 def set_password(users_file: Path, user: str, password: str, *, scheme: str = "scrypt",
                  create: bool = False) -> None:
     """Add ``user`` (``create``) or change its password; the file is made if absent."""
-    from dasflex_core import auth
-
     auth.check_name(user)
     users = auth.read_users(users_file) if users_file.exists() else {}
     if create and user in users:
@@ -121,8 +119,6 @@ def set_password(users_file: Path, user: str, password: str, *, scheme: str = "s
 
 def remove_user(users_file: Path, user: str, groups_file: Path | None = None) -> None:
     """Remove ``user`` from the users file and from every group."""
-    from dasflex_core import auth
-
     users = auth.read_users(users_file) if users_file.exists() else {}
     if users.pop(user, None) is None:
         raise auth.AccountError(f"no user '{user}' in {users_file}")
@@ -134,15 +130,11 @@ def remove_user(users_file: Path, user: str, groups_file: Path | None = None) ->
 
 def verify_user(users_file: Path, user: str, password: str) -> bool:
     """True when ``password`` is ``user``'s password."""
-    from dasflex_core import auth
-
     return auth.Accounts(auth.read_users(users_file)).verify(user, password)
 
 
 def add_to_group(groups_file: Path, group: str, members: Iterable[str]) -> None:
     """Add ``members`` to ``group`` (created if new); the file is made if absent."""
-    from dasflex_core import auth
-
     auth.check_name(group, "group")
     names = {auth.check_name(name) for name in members}
     groups = dict(auth.read_groups(groups_file)) if groups_file.exists() else {}
@@ -152,8 +144,6 @@ def add_to_group(groups_file: Path, group: str, members: Iterable[str]) -> None:
 
 def remove_from_group(groups_file: Path, group: str, members: Iterable[str]) -> None:
     """Remove ``members`` from ``group``, or the whole group when none are named."""
-    from dasflex_core import auth
-
     groups = dict(auth.read_groups(groups_file)) if groups_file.exists() else {}
     if group not in groups:
         raise auth.AccountError(f"no group '{group}' in {groups_file}")
@@ -167,8 +157,6 @@ def remove_from_group(groups_file: Path, group: str, members: Iterable[str]) -> 
 
 def listing(users_file: Path, groups_file: Path | None) -> str:
     """``user NAME SCHEME`` and ``group NAME MEMBERS`` lines (no hashes)."""
-    from dasflex_core import auth
-
     lines = [f"user\t{name}\t{auth.hash_scheme(entry)}"
              for name, entry in sorted(auth.read_users(users_file).items())]
     if groups_file is not None and groups_file.exists():
@@ -180,15 +168,12 @@ def listing(users_file: Path, groups_file: Path | None) -> str:
 def _optional_path(given: Path | None, setting: str) -> Path | None:
     if given is not None:
         return given
-    from dasflex_core.settings import load_settings
 
     path: Path | None = getattr(load_settings(), setting)
     return path
 
 
 def _path(given: Path | None, setting: str, option: str) -> Path:
-    from dasflex_core.auth import AccountError
-
     path = _optional_path(given, setting)
     if path is None:
         raise AccountError(f"no {setting.replace('_', ' ')}: pass {option} or set {setting}")

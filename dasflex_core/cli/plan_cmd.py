@@ -18,17 +18,21 @@ from pathlib import Path
 from dasflex_core import keys
 from dasflex_core.cli.common import (
     add_cache_dir_option,
+    add_command,
     add_site_option,
     configured_site_dir,
     one_line_errors,
 )
+from dasflex_core.errors import QueryError
+from dasflex_core.planner import plan, planner_for_site
+from dasflex_core.settings import load_settings
+from dasflex_core.sources.loader import load_site
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``plan`` subcommand."""
-    parser = subparsers.add_parser(
-        "plan",
-        help="print the pipeline (argv stages, MIME type, file name) a request would run",
+    parser = add_command(
+        subparsers, "plan",
         description="Plan a request without running it and print the plan as JSON.",
     )
     parser.add_argument("source_id", metavar="SOURCE_ID", help="e.g. Examples/Random")
@@ -54,9 +58,6 @@ def run(args: argparse.Namespace) -> int:
 def plan_request(site_dir: Path | None, source_id: str, query: dict[str, str],
                  convention: str, cache_dir: Path | None = None):  # noqa: ANN201 - Plan
     """Load the site (and its command table) and plan one request."""
-    from dasflex_core.planner import plan, planner_for_site
-    from dasflex_core.sources.loader import load_site
-
     site = load_site(site_dir if site_dir is not None else configured_site_dir())
     planner = planner_for_site(site, cache_dir=cache_dir)
     return plan(site, query, convention, source_id=source_id, planner=planner)
@@ -64,16 +65,12 @@ def plan_request(site_dir: Path | None, source_id: str, query: dict[str, str],
 
 def _settings_cache_dir() -> Path | None:
     """The ``cache_dir`` setting, when the settings have one."""
-    from dasflex_core.settings import load_settings
-
     value = getattr(load_settings(), "cache_dir", None)
     return Path(value) if value else None
 
 
 def _parse_settings(settings: list[str]) -> dict[str, str]:
     """``key=value`` words into a dict (a repeated key is an error)."""
-    from dasflex_core.errors import QueryError
-
     query: dict[str, str] = {}
     for setting in settings:
         key, sep, value = setting.partition("=")

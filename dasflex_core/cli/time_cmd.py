@@ -15,12 +15,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from dasflex_core.cli.common import add_command
+from dasflex_core.dastime import parse_time, to_tt2000, to_us2000
+from dasflex_core.errors import DasFlexError
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``time`` subcommand."""
-    parser = subparsers.add_parser(
-        "time",
-        help="parse time strings and print ISO, us2000 and TT2000",
+    parser = add_command(
+        subparsers, "time",
         description="Parse each STRING as a time (das2C parsetime rules plus HAPI ISO 8601) "
         "and print INPUT, the ISO time to nanoseconds, us2000 and TT2000, tab separated, "
         "or INPUT, ERROR and the reason.  Exit status 1 if any input is invalid.",
@@ -31,9 +34,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def describe(text: str) -> tuple[str, bool]:
     """The output line for one input (without newline) and whether it parsed."""
-    from dasflex_core.dastime import parse_time, to_tt2000, to_us2000
-    from dasflex_core.errors import DasFlexError
-
     try:
         parsed = parse_time(text)
         return f"{text}\t{parsed}\t{to_us2000(parsed):.3f}\t{to_tt2000(parsed)}", True

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
 
 from dasflex_core.cli.common import (
+    add_command,
     add_site_option,
     add_timeout_option,
     existing_site_dir,
@@ -14,16 +14,14 @@ from dasflex_core.cli.common import (
     one_line_errors,
     positive_timeout,
 )
-
-if TYPE_CHECKING:
-    from dasflex_core.verify import Check
+from dasflex_core.sources.loader import load_site
+from dasflex_core.verify import Check, format_table, verify_site
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``verify`` subcommand."""
-    parser = subparsers.add_parser(
-        "verify",
-        help="run every example range through every output and validate the streams",
+    parser = add_command(
+        subparsers, "verify",
         description="Plan and run each example range of each source in every output it "
                     "advertises (das2, das3, CSV and, for HAPI sources, HAPI csv/binary/json), "
                     "validate each stream and print a table.  Exit status 1 on any failure.",
@@ -44,8 +42,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 @one_line_errors("verify")
 def run(args: argparse.Namespace) -> int:
     """Verify the site; print the table; 1 if anything failed, else 0."""
-    from dasflex_core.verify import format_table
-
     checks = _verify(args)
     if not checks:
         return fail("verify", "no data source to verify")
@@ -59,9 +55,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> list[Check]:
-    from dasflex_core.sources.loader import load_site
-    from dasflex_core.verify import verify_site
-
     timeout = positive_timeout(args.timeout)
     site = load_site(existing_site_dir(args.site))
     return verify_site(site, args.sources, first_only=args.first, hapi=not args.no_hapi,

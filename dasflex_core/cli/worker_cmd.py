@@ -7,11 +7,17 @@ import argparse
 from dasflex_core.cli.common import (
     EXIT_USAGE,
     add_cache_dir_option,
+    add_command,
     add_config_option,
     add_redis_option,
     add_site_option,
     fail,
 )
+from dasflex_core.errors import DasFlexError
+from dasflex_core.jobs import public_error
+from dasflex_core.jobs.worker import run_worker
+from dasflex_core.remote.policy import export_policy
+from dasflex_core.settings import load_settings
 
 #: Exit statuses: stopped normally, lost Redis, bad usage or configuration (EXIT_USAGE).
 EXIT_OK, EXIT_LOST = 0, 1
@@ -19,9 +25,8 @@ EXIT_OK, EXIT_LOST = 0, 1
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``worker`` subcommand."""
-    parser = subparsers.add_parser(
-        "worker",
-        help="build cache blocks from the shared Redis job queue",
+    parser = add_command(
+        subparsers, "worker",
         description="Run an RQ worker on the job queue that front ends and `dasflex cache "
                     "build` fill, building each block into the shared cache directory.  Needs "
                     "Redis (--redis or DASFLEX_REDIS_URL).  Jobs carry the submitter's site and "
@@ -47,9 +52,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Work until stopped; 1 when Redis is lost, 2 without Redis or with bad settings."""
-    from dasflex_core.errors import DasFlexError
-    from dasflex_core.settings import load_settings
-
     try:
         overrides = {} if args.redis is None else {"redis_url": args.redis}
         settings = load_settings(args.config, **overrides)
@@ -63,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     for option, path in (("--site", args.site), ("--cache-dir", args.cache_dir)):
         if path is not None and not path.is_dir():
             return fail("worker", f"{option} {path}: no such directory", EXIT_USAGE)
-    from dasflex_core.jobs.worker import run_worker
+
+    export_policy(settings)  # remote sources' blocks are fetched under the same limits
 
     try:
         return run_worker(settings.redis_url, args.queue or settings.job_queue, burst=args.burst,
@@ -73,6 +76,4 @@ def run(args: argparse.Namespace) -> int:
     except DasFlexError as error:
         return fail("worker", str(error), EXIT_LOST)
     except Exception as error:  # noqa: BLE001 - one line, never a traceback
-        from dasflex_core.jobs import public_error
-
         return fail("worker", f"stopped: {public_error(error)}", EXIT_LOST)

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from dasflex_core.dastime import parse_us2000
+
 #: Canonical (lower-case) property types and the prefix das2C writes for them.
 PREFIX_BY_KIND = {
     "string": "",
@@ -221,7 +223,6 @@ class Properties:
         item = self._items.get(name)
         if item is None:
             return None
-        from dasflex_core.dastime import parse_us2000
 
         return float(parse_us2000(item.text.strip()))
 
@@ -230,7 +231,6 @@ class Properties:
         item = self._items.get(name)
         if item is None:
             return None
-        from dasflex_core.dastime import parse_us2000
 
         start, end = _parse_time_range(item.text)
         return float(parse_us2000(start)), float(parse_us2000(end))

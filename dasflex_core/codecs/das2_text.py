@@ -13,7 +13,9 @@ import re
 
 import numpy as np
 
+from dasflex_core.dastime import format_time_fields, parse_time_fields, parse_us2000
 from dasflex_core.errors import StreamError, TimeError
+from dasflex_core.textfmt import FieldOverflowError, write_exp
 
 #: Value of an ``asciiN`` field that does not parse (das2C behaviour: fill).
 UNPARSABLE_VALUE = -1e31
@@ -48,8 +50,6 @@ _FEW_TIMES = 8
 
 def decode_times(fields: np.ndarray) -> np.ndarray:
     """``timeN`` fields -> us2000 float64 (raises TimeError on a bad time)."""
-    from dasflex_core.dastime import parse_time_fields, parse_us2000
-
     if fields.size <= _FEW_TIMES:
         values = [parse_us2000(item.strip(b" \t\r\n\0")) for item in fields.ravel().tolist()]
         return np.array(values, dtype=np.float64).reshape(fields.shape)
@@ -61,7 +61,6 @@ def encode_ascii(values: np.ndarray, width: int) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64)
     precision = max(width - 8, 0)
     out = np.full(values.shape + (width,), ord(" "), dtype=np.uint8)
-    from dasflex_core.textfmt import FieldOverflowError, write_exp
 
     try:
         write_exp(out[..., : width - 1], values, precision)
@@ -72,8 +71,6 @@ def encode_ascii(values: np.ndarray, width: int) -> np.ndarray:
 
 def encode_times(values: np.ndarray, width: int) -> np.ndarray:
     """Format us2000 times for ``timeN`` as das2C does (fill prints as year 0001)."""
-    from dasflex_core.dastime import format_time_fields
-
     values = np.asarray(values, dtype=np.float64)
     try:
         text = format_time_fields(values.ravel(), width)

@@ -10,41 +10,13 @@ from typing import Any
 import numpy as np
 
 from dasflex_core.codecs.das2_headers import PacketHeader, Plane, StreamHeader
-from dasflex_core.codecs.das2_props import escape_xml
 from dasflex_core.codecs.das2_text import encode_ascii, encode_times
 from dasflex_core.codecs.events import DataRun, Event, StreamStart
-from dasflex_core.errors import StreamError
+from dasflex_core.codecs.packets import das2_comment as encode_comment
+from dasflex_core.codecs.packets import das2_exception as encode_exception
+from dasflex_core.codecs.packets import das2_header_packet as encode_header_packet
 
-_ATTRIBUTE_UNSAFE = str.maketrans({char: "_" for char in "\"'<>&"})
 _COMPRESSION_ATTRIBUTE = re.compile(rb"""compression\s*=\s*(["'])[^"']*\1""")
-_LONG_COMMENT_VALUE = 40
-
-
-def encode_header_packet(tag_id: int | str, xml: str | bytes) -> bytes:
-    """``[NN]`` (or ``[xx]`` for tag_id 'xx') + 6-digit zero-padded length + xml."""
-    body = xml.encode("utf-8") if isinstance(xml, str) else bytes(xml)
-    if len(body) > 999_999:
-        raise StreamError(f"header of {len(body)} bytes does not fit a das2 length field")
-    tag = tag_id if isinstance(tag_id, str) else f"{tag_id:02d}"
-    return b"[%s]%06d" % (tag.encode("ascii"), len(body)) + body
-
-
-def encode_comment(type: str, source: str, value: str) -> bytes:  # noqa: A002
-    """A ``[xx]<comment .../>`` packet exactly as das2C writes it."""
-    kind = type.translate(_ATTRIBUTE_UNSAFE)
-    origin = source.translate(_ATTRIBUTE_UNSAFE)
-    escaped = escape_xml(value)
-    if len(escaped.encode("utf-8")) > _LONG_COMMENT_VALUE:
-        xml = f'<comment type="{kind}" source="{origin}"\n   value="{escaped}"\n/>\n'
-    else:
-        xml = f'<comment type="{kind}" source="{origin}" value="{escaped}" />\n'
-    return encode_header_packet("xx", xml)
-
-
-def encode_exception(type: str, message: str) -> bytes:  # noqa: A002
-    """A ``[xx]<exception .../>`` packet exactly as das2C writes it."""
-    kind = type.translate(_ATTRIBUTE_UNSAFE)
-    return encode_header_packet("xx", f'<exception type="{kind}" message="{escape_xml(message)}" />\n')
 
 
 def encode_records(header: PacketHeader, records: np.ndarray) -> bytes:

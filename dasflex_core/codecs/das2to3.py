@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import StreamError
+from ..errors import DasFlexError, StreamError
+from ..units import parse_units
 from . import das2 as d2
 from .das3_fields import PacketField, packet_fields, value_dtype
 from .das3_model import (
@@ -331,9 +332,6 @@ def property_from_das2(prop: d2.Property, name: str | None = None) -> Property3:
 
 
 def _units_parse(units: str) -> bool:
-    from ..errors import DasFlexError
-    from ..units import parse_units
-
     try:
         parse_units(units)
     except DasFlexError:

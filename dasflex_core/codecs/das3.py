@@ -23,15 +23,18 @@ with ragged or variable-width items give a list with one dict per packet
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 
 from ..errors import StreamError
+from ..xmltext import parse_root
+from .das2 import parse_packet_header
+from .das2_text import decode_ascii, decode_times
 from .das3_encode import encode_records
 from .das3_fields import PacketField, decode_text, packet_fields, record_dtype, value_dtype
 from .das3_model import (
@@ -49,6 +52,9 @@ from .das3_model import (
 from .das3_packet import decode_packets
 from .das3_xml import dataset_xml, stream_header_xml
 from .events import Comment, DataRun, Event, HeaderDefined, StreamException, StreamStart
+from .packets import das3_comment as encode_comment
+from .packets import das3_exception as encode_exception
+from .packets import das3_packet as encode_packet
 
 __all__ = [
     "Das3Reader",
@@ -378,8 +384,6 @@ def _decode_column(field: PacketField, column: np.ndarray) -> np.ndarray:
     if field.items.encoding == "utf8":
         return decode_text(field, column)
     if field.items.is_text:
-        import base64
-
         raw = [bytes(item) for item in column.ravel()]
         if field.items.encoding == "base64":
             raw = [base64.b64decode(item) for item in raw]
@@ -388,9 +392,6 @@ def _decode_column(field: PacketField, column: np.ndarray) -> np.ndarray:
 
 
 def _das2_definition(payload: bytes, packet_id: int, offset: int) -> _Definition:
-    from .das2 import parse_packet_header
-    from .das2_text import decode_ascii, decode_times
-
     header = parse_packet_header(payload, packet_id, offset)
     tagged = header.dtype
     wire = shifted_dtype(tagged, -4, header.record_size, skip="tag")
@@ -410,13 +411,10 @@ def _das2_definition(payload: bytes, packet_id: int, offset: int) -> _Definition
 
 
 def _out_of_band(kind: bytes, raw: bytes, payload: bytes, offset: int) -> Event:
-    from lxml import etree
-
     tag = "comment" if kind == b"Cx" else "exception"
     try:
-        root = etree.fromstring(payload.strip(b"\0 \t\r\n"),
-                                etree.XMLParser(resolve_entities=False, no_network=True))
-    except etree.XMLSyntaxError as exc:
+        root = parse_root(payload)
+    except ValueError as exc:
         raise StreamError(f"invalid XML in a |{kind.decode()}| packet: {exc}", offset) from None
     if root.tag != tag:
         raise StreamError(f"expected <{tag}> in a |{kind.decode()}| packet, found <{root.tag}>",
@@ -441,28 +439,9 @@ def read_all(data: bytes, chunk_size: int | None = None) -> list[Event]:
 # Writing
 
 
-def encode_packet(kind: str, packet_id: int | None, payload: bytes) -> bytes:
-    """Frame one packet: ``|kind|id|len|payload`` (empty id when None)."""
-    ident = b"" if packet_id is None else str(packet_id).encode()
-    return b"|%s|%s|%d|" % (kind.encode(), ident, len(payload)) + payload
-
-
 def encode_header(packet_id: int, payload: bytes) -> bytes:
     """An ``|Hx|`` packet; das2C writes header ids as ``%02d``."""
     return b"|Hx|%02d|%d|" % (packet_id, len(payload)) + payload
-
-
-def encode_comment(type: str, source: str, text: str) -> bytes:  # noqa: A002 - das3 name
-    """A ``|Cx|`` comment packet."""
-    payload = (f"<comment type={quoteattr(type)} source={quoteattr(source)}>"
-               f"{escape(text)}</comment>\n")
-    return encode_packet("Cx", None, payload.encode())
-
-
-def encode_exception(type: str, message: str) -> bytes:  # noqa: A002 - das3 name
-    """A ``|Ex|`` exception packet (types NoMatchingData, ServerError, QueryError)."""
-    payload = f"<exception type={quoteattr(type)}>{escape(message)}</exception>\n"
-    return encode_packet("Ex", None, payload.encode())
 
 
 class Das3Writer:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import StreamError
+from ..errors import DasFlexError, StreamError
+from .das2_text import decode_times
 from .das3_model import Dataset, Dimension, PacketItems, Variable
 
 #: Fill values used when a ``<packet>`` has no ``fill`` attribute.
@@ -258,9 +259,6 @@ def _parse_bools(raw: np.ndarray) -> np.ndarray:
 
 def _parse_times(raw: np.ndarray, field: PacketField | None = None) -> np.ndarray:
     """Parse text times to us2000 (via the das2 text codec and dastime)."""
-    from ..errors import DasFlexError
-    from .das2_text import decode_times
-
     stripped = np.char.strip(raw.astype("S"))
     try:
         return np.asarray(decode_times(stripped), dtype=np.float64).reshape(raw.shape)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import StreamError
+from ..xmltext import parse_root
 
 #: Variable roles (the ``use`` attribute).
 ROLES = (
@@ -293,12 +294,9 @@ def parse_dataset(xml: bytes, offset: int | None = None) -> Dataset:
 
 
 def _parse_xml(xml: bytes, tag: str, offset: int | None) -> Any:
-    from lxml import etree
-
-    parser = etree.XMLParser(remove_comments=True, resolve_entities=False, no_network=True)
     try:
-        root = etree.fromstring(xml.strip(b"\0 \t\r\n"), parser)
-    except etree.XMLSyntaxError as exc:
+        root = parse_root(xml, remove_comments=True)
+    except ValueError as exc:
         raise StreamError(f"invalid XML in <{tag}> header: {exc}", offset) from None
     if root.tag != tag:
         raise StreamError(f"expected a <{tag}> header, found <{root.tag}>", offset)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
     import numpy as np
@@ -86,6 +86,18 @@ Event = StreamStart | HeaderDefined | DataRun | Comment | StreamException
 
 #: What the ``on_*`` methods of an :class:`EventStream` return.
 Result = TypeVar("Result")
+
+
+class EventReader(Protocol):
+    """A das2 or das3 stream reader: bytes in, events out."""
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        """Events of the bytes fed so far that are complete."""
+        ...
+
+    def close(self) -> list[Event]:
+        """The last events; raise StreamError when the stream is incomplete."""
+        ...
 
 
 class EventStream(Generic[Result]):

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cache
-from typing import Any, Protocol
+from typing import Any
 
 from dasflex_core.codecs import new_reader, stream_version
 from dasflex_core.codecs.events import (
     Comment,
     DataRun,
     Event,
+    EventReader,
     EventStream,
     HeaderDefined,
     StreamException,
@@ -36,18 +37,6 @@ MAX_LISTED_COMMENTS = 100
 _FILL_LIMIT = 1e30
 #: Largest |us2000| shown as an ISO time (about 9,900 years).
 _MAX_SHOWN_US2000 = 2.5e17
-
-
-class EventReader(Protocol):
-    """A das2 or das3 stream reader: bytes in, events out."""
-
-    def feed(self, chunk: bytes) -> list[Event]:
-        """Events of the bytes fed so far that are complete."""
-        ...
-
-    def close(self) -> list[Event]:
-        """The last events; raise StreamError when the stream is incomplete."""
-        ...
 
 
 class StreamSummary(EventStream[None]):
@@ -212,7 +201,7 @@ def _time_bounds(header: Any, records: Any) -> tuple[float, float] | None:
 @cache
 def _time_units() -> dict[str, str]:
     """Time-point units, lower case, with their spelling in the time package."""
-    from dasflex_core.dastime import TIME_UNITS
+    from dasflex_core.dastime.vec import TIME_UNITS
 
     return {name.lower(): name for name in TIME_UNITS}
 
@@ -236,7 +225,7 @@ def _time_field(header: Any) -> tuple[str, str] | None:
 
 
 def _to_us2000(values: Any, units: str) -> Any:
-    from dasflex_core.dastime import convert_times
+    from dasflex_core.dastime.vec import convert_times
 
     return convert_times(values, _time_units().get(units, "us2000"), "us2000")
 

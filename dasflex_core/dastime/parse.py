@@ -30,6 +30,7 @@ Quirks that are *not* copied (each silently changed the meaning):
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from dasflex_core.dastime.core import (
     NS_PER_DAY,
@@ -331,8 +332,6 @@ class _HeuristicParser:
 
     def _finish(self) -> DasTime:
         if self.want_year:
-            from datetime import UTC, datetime
-
             self.year = datetime.now(UTC).year
         if self.year > 9999:
             raise TimeError(f"year {self.year} out of range")

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from dasflex_core.errors import QueueUnavailableError
 from dasflex_core.jobs.base import (
+    Builder,
     JobInfo,
     JobQueue,
     ProgressCallback,
@@ -31,7 +32,6 @@ from dasflex_core.jobs.embedded import EmbeddedQueue
 from dasflex_core.jobs.redis_queue import RedisQueue
 
 if TYPE_CHECKING:
-    from dasflex_core.jobs.base import Builder
     from dasflex_core.model import Site
     from dasflex_core.settings import Settings
 

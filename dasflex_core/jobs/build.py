@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from dasflex_core.cache.builder import build_block
 from dasflex_core.errors import PipelineTimeoutError
+from dasflex_core.planner import Planner, planner_for_site
 
 if TYPE_CHECKING:
     from dasflex_core.cache import BlockJob
@@ -19,16 +21,12 @@ BUSY_POLL = 0.2
 
 
 def default_builder() -> Builder:
-    """:func:`dasflex_core.cache.builder.build_block` (imported on first use)."""
-    from dasflex_core.cache.builder import build_block
-
+    """:func:`dasflex_core.cache.builder.build_block`."""
     return build_block
 
 
-def site_planner(site: Site, cache_dir: Path | None = None) -> Any:
+def site_planner(site: Site, cache_dir: Path | None = None) -> Planner:
     """A planner for builds: the site's command table, no server URL."""
-    from dasflex_core.planner import planner_for_site
-
     return planner_for_site(site, "", cache_dir)
 
 
@@ -41,7 +39,7 @@ def is_built(index: CacheIndex, job: BlockJob) -> bool:
 
 
 def build_until_done(builder: Builder, site: Site, cache_dir: Path, job: BlockJob, *,
-                     planner: Any = None, timeout: float = 3600.0) -> str:
+                     planner: Planner | None = None, timeout: float = 3600.0) -> str:
     """Build ``job``'s block; while another process holds it ("busy"), wait for that build.
 
     ``planner`` plans the block (:meth:`~dasflex_core.planner.Planner.plan_block`;

@@ -21,6 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dasflex_core.cache.store import CacheIndex
 from dasflex_core.jobs.base import (
     FAILED,
     FAILED_RETRY_AFTER,
@@ -34,11 +35,10 @@ from dasflex_core.jobs.base import (
     WaitResult,
     public_error,
 )
-from dasflex_core.jobs.build import is_built
+from dasflex_core.jobs.build import build_until_done, default_builder, is_built, site_planner
 
 if TYPE_CHECKING:
     from dasflex_core.cache import BlockJob
-    from dasflex_core.cache.store import CacheIndex
     from dasflex_core.model import Site
 
 LOG = logging.getLogger("dasflex.jobs")
@@ -151,8 +151,6 @@ class EmbeddedQueue:
             self._run(job, planner)
 
     def _planner(self) -> Any:
-        from dasflex_core.jobs.build import site_planner
-
         try:
             return site_planner(self.site, self.cache_dir)
         except Exception:  # noqa: BLE001 - build_until_done makes one per block then
@@ -161,8 +159,6 @@ class EmbeddedQueue:
             return None
 
     def _run(self, job: BlockJob, planner: Any) -> None:
-        from dasflex_core.jobs.build import build_until_done, default_builder
-
         self._update(job, state=RUNNING, started=time.time())
         try:
             builder = self._builder or default_builder()
@@ -236,8 +232,6 @@ class EmbeddedQueue:
     @cached_property
     def index(self) -> CacheIndex:
         """The cache these jobs fill (made once: it learns every source's levels)."""
-        from dasflex_core.cache.store import CacheIndex
-
         return CacheIndex(self.cache_dir, self.site)
 
     def check(self) -> None:

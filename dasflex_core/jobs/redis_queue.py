@@ -27,6 +27,9 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dasflex_core.cache import BlockJob
+from dasflex_core.cache.store import CacheIndex
+from dasflex_core.errors import PipelineTimeoutError
 from dasflex_core.jobs.base import (
     FAILED,
     FAILED_RETRY_AFTER,
@@ -40,11 +43,10 @@ from dasflex_core.jobs.base import (
     WaitResult,
     public_error,
 )
-from dasflex_core.jobs.build import is_built
+from dasflex_core.jobs.build import build_until_done, default_builder, is_built, site_planner
+from dasflex_core.sources.loader import load_site
 
 if TYPE_CHECKING:
-    from dasflex_core.cache import BlockJob
-    from dasflex_core.cache.store import CacheIndex
     from dasflex_core.model import Site
 
 LOG = logging.getLogger("dasflex.jobs")
@@ -113,8 +115,6 @@ class RedisQueue:
     @cached_property
     def index(self) -> CacheIndex:
         """The shared cache (made once: it learns every source's levels)."""
-        from dasflex_core.cache.store import CacheIndex
-
         return CacheIndex(self.cache_dir, self.site)
 
     def _queue(self) -> Any:
@@ -309,9 +309,6 @@ def _last_line(text: str | None) -> str:
 @lru_cache(maxsize=4)
 def worker_site(site_dir: str, cache_dir: str) -> tuple[Site, Any]:
     """The site and build planner of a worker process, loaded once per process."""
-    from dasflex_core.jobs.build import site_planner
-    from dasflex_core.sources.loader import load_site
-
     site = load_site(Path(site_dir))
     return site, site_planner(site, Path(cache_dir))
 
@@ -325,9 +322,6 @@ def build_block_job(site_dir: str, cache_dir: str, job: dict[str, str],
     failure is recorded in the job's meta as a one-line message and raised.
     """
     from rq import get_current_job
-
-    from dasflex_core.cache import BlockJob
-    from dasflex_core.jobs.build import build_until_done, default_builder
 
     site_dir = os.environ.get(WORKER_SITE_ENV) or site_dir
     cache_dir = os.environ.get(WORKER_CACHE_ENV) or cache_dir
@@ -358,8 +352,6 @@ def block_lock(current: Any, block: BlockJob, timeout: float) -> Iterator[None]:
     lock = current.connection.lock(lock_name(block), timeout=timeout + 60,
                                    sleep=0.1, blocking_timeout=timeout)
     if not lock.acquire():
-        from dasflex_core.errors import PipelineTimeoutError
-
         raise PipelineTimeoutError(f"block {block.block_start} of {block.source_id} was locked "
                                    f"by another worker for {timeout:g} s")
     try:

@@ -3,24 +3,75 @@
 RQ's own worker retries an unreachable Redis for ever.  :class:`BlockWorker`
 does so for ``outage_limit`` seconds only, then stops and
 :func:`run_worker` reports it in one line, so a supervisor (systemd) can
-restart it and an operator sees why.
+restart it and an operator sees why.  Its :class:`CommandListener` reads
+RQ's command channel and stops at once when the worker does.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from dasflex_core.jobs.base import QueueUnavailableError, public_error
-from dasflex_core.jobs.redis_queue import WORKER_CACHE_ENV, WORKER_SITE_ENV, connect, redis_errors
+from dasflex_core.jobs.redis_queue import (
+    WORKER_CACHE_ENV,
+    WORKER_SITE_ENV,
+    connect,
+    redis_errors,
+    worker_site,
+)
 
 LOG = logging.getLogger("dasflex.jobs")
 
 #: Seconds of a blocking dequeue before the worker looks at Redis again (RQ: worker_ttl - 15).
 DEQUEUE_TIMEOUT = 5
+#: Longest wait of the command listener for one message (and so for its stop, at worst).
+COMMAND_POLL = 5.0
+#: Seconds the command listener waits before reading again after a failed read.
+COMMAND_RETRY = 2.0
+
+
+class CommandListener(threading.Thread):
+    """Reads a worker's RQ command channel (shutdown, stop-job) until :meth:`stop`.
+
+    RQ reads it with redis-py's ``PubSubWorkerThread`` and, on its way out,
+    unsubscribes before it stops that thread.  When the thread reads the
+    unsubscribe confirmation before it is told to stop (likely on a busy
+    machine), it waits up to 60 s for a new subscription, and the worker
+    cannot exit meanwhile (redis-py joins the thread).  :meth:`stop` tells
+    this listener to stop first, so the confirmation is its last read.
+    """
+
+    def __init__(self, pubsub: Any) -> None:
+        super().__init__(name="dasflex-worker-commands", daemon=True)
+        self.pubsub = pubsub
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        failing = False
+        while not self._stopping.is_set():
+            try:
+                self.pubsub.get_message(ignore_subscribe_messages=True, timeout=COMMAND_POLL)
+                failing = False
+            except Exception as error:  # noqa: BLE001 - a thread of its own: log, retry
+                if not failing and not self._stopping.is_set():
+                    LOG.warning("worker command channel: %s", public_error(error))
+                failing = True
+                self._stopping.wait(COMMAND_RETRY)
+
+    def stop(self) -> None:
+        """Stop reading, unsubscribe (the confirmation ends the read), close the connection."""
+        self._stopping.set()
+        try:
+            self.pubsub.unsubscribe()
+        except redis_errors():
+            pass  # Redis is gone: the read ends on its own within COMMAND_POLL
+        self.join(COMMAND_POLL + COMMAND_RETRY)
+        self.pubsub.close()
 
 
 def worker_class() -> type[Any]:
@@ -40,6 +91,7 @@ def worker_class() -> type[Any]:
         outage_limit = 60.0
         outage_since: float | None = None
         lost_redis = False
+        command_listener: CommandListener | None = None
 
         def heartbeat(self, *args: Any, **kwargs: Any) -> Any:
             try:
@@ -58,6 +110,18 @@ def worker_class() -> type[Any]:
             self.log.error("cache block %s failed: %s", job.description,
                            public_error(error or "unknown error"))
             call_exception_handlers(self._exc_handlers, job, *exc_info)
+
+        def subscribe(self) -> None:
+            """Read this worker's command channel with a :class:`CommandListener`."""
+            self.pubsub = self.connection.pubsub()
+            self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+            self.command_listener = CommandListener(self.pubsub)
+            self.command_listener.start()
+
+        def unsubscribe(self) -> None:
+            listener, self.command_listener = self.command_listener, None
+            if listener is not None:
+                listener.stop()
 
         def _note_outage(self) -> None:
             now = time.monotonic()
@@ -129,8 +193,6 @@ def one_line_logging() -> None:
 
 def _preload(site_dir: Path, cache_dir: Path) -> None:
     """Load the site before forking work horses, so each job starts with it loaded."""
-    from dasflex_core.jobs.redis_queue import worker_site
-
     try:
         worker_site(str(site_dir), str(cache_dir))
     except Exception as error:  # noqa: BLE001 - the jobs report it properly

@@ -28,13 +28,14 @@ from dasflex_core.http import (
     error_response,
     inband_error,
 )
+from dasflex_core.planner import Plan, Planner, planner_for_site
+from dasflex_core.remote.policy import export_policy
 from dasflex_core.requestlog import note_pipeline
 
 if TYPE_CHECKING:
     from dasflex_core.cache import BlockJob
     from dasflex_core.jobs import JobQueue
     from dasflex_core.model import Access, Site, SourceDef
-    from dasflex_core.planner import Plan, Planner
     from dasflex_core.settings import Settings
 
 LOG = logging.getLogger("dasflex.protocols")
@@ -80,6 +81,9 @@ class Server:
     site: Site
     cache: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
     started: float = field(default_factory=time.time, compare=False)
+
+    def __post_init__(self) -> None:
+        export_policy(self.settings)  # the limits and User-Agent of remote sources' fetches
 
     @property
     def last_modified(self) -> str:
@@ -210,8 +214,6 @@ def site_planner(server: Server, request: Request) -> Planner:
 
 
 def _site_planner(server: Server, base: str) -> Planner:
-    from dasflex_core.planner import planner_for_site
-
     return planner_for_site(server.site, base, server.settings.cache_dir)
 
 
@@ -221,7 +223,7 @@ def job_queue(server: Server) -> JobQueue | None:
         return None
 
     def build() -> JobQueue:
-        from dasflex_core.jobs import make_queue
+        from dasflex_core.jobs import make_queue  # threads, temporary files; RQ with Redis
 
         return make_queue(server.settings, server.site)
 

@@ -18,12 +18,17 @@ HTML-escaped.
 from __future__ import annotations
 
 import json
+import shlex
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+from dasflex_core import auth
+from dasflex_core.coverage import compute_coverage, coverage_png, default_range
+from dasflex_core.dastime import parse_us2000
 from dasflex_core.errors import (
     DasFlexError,
     ForbiddenError,
@@ -33,7 +38,9 @@ from dasflex_core.errors import (
     UnauthorizedError,
 )
 from dasflex_core.http import MIME_HTML, Request, Response, error_response, text_response
-from dasflex_core.protocols import Server, accounts, check_access
+from dasflex_core.metrics import usage_by_day
+from dasflex_core.protocols import Server, accounts, check_access, job_queue
+from dasflex_core.requestlog import RequestLog, read_records
 
 if TYPE_CHECKING:
     from dasflex_core.model import SourceDef
@@ -81,8 +88,6 @@ def handle(server: Server, request: Request) -> Response:
 
 def require_admin(server: Server, request: Request) -> str:
     """The verified administrator's name; 401 without valid credentials, 403 for others."""
-    from dasflex_core import auth
-
     credentials = auth.parse_basic(request.header("authorization"))
     known = accounts(server)
     if credentials is None or not known.verify(*credentials):
@@ -100,8 +105,6 @@ def require_admin(server: Server, request: Request) -> str:
 
 def _log_files(server: Server) -> list[Path]:
     """The configured request log and its rotated files, oldest first."""
-    from dasflex_core.requestlog import RequestLog
-
     settings = server.settings
     path = getattr(settings, "request_log", None)
     if not path:
@@ -111,8 +114,6 @@ def _log_files(server: Server) -> list[Path]:
 
 def _records(server: Server) -> Iterator[dict[str, object]]:
     """Every record of the log, oldest first (for the usage page)."""
-    from dasflex_core.requestlog import read_records
-
     return read_records(_log_files(server))
 
 
@@ -292,8 +293,6 @@ def _items(value: object) -> Iterable[object]:
 
 def _argv_text(argv: object) -> str:
     if isinstance(argv, list | tuple):
-        import shlex
-
         return shlex.join(str(token) for token in argv)
     return str(argv)
 
@@ -309,8 +308,6 @@ def _stage_section(number: int, stage: object) -> str:
 
 
 def _usage_page(server: Server, request: Request) -> Response:
-    from dasflex_core.metrics import usage_by_day
-
     usage = usage_by_day(_records(server))
     header = "".join(f"<th>{name}</th>" for name in
                      ("day", "source", "requests", "bytes", "distinct clients"))
@@ -327,8 +324,6 @@ def _usage_page(server: Server, request: Request) -> Response:
 
 def _jobs_page(server: Server, request: Request, *, as_json: bool) -> Response:
     """The job queue's mode, counts and recent jobs; no paths, commands or Redis URL."""
-    from dasflex_core.protocols import job_queue
-
     rows = _row_count(request)
     queue = job_queue(server)
     report: dict[str, object] = {"mode": "none", "message": "no cache directory is configured"}
@@ -386,8 +381,6 @@ def _number(value: object) -> float:
 
 
 def _utc(seconds: float) -> str:
-    import time
-
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
@@ -403,8 +396,6 @@ def _page(title: str, body: str) -> Response:
 
 def coverage_link(source: SourceDef, base: str) -> str | None:
     """The coverage plot URL of ``source`` over its default range, if it has one."""
-    from dasflex_core.coverage import default_range
-
     if source.reader is None or source.redirect:
         return None
     span = default_range(source)
@@ -423,16 +414,12 @@ def _within_limit(begin: str, end: str) -> bool:
 
 def _span_days(begin: str, end: str) -> float:
     """Days from ``begin`` to ``end``; :class:`~dasflex_core.errors.TimeError` for bad times."""
-    from dasflex_core.dastime import parse_us2000
-
     return float(parse_us2000(end) - parse_us2000(begin)) / 86400e6
 
 
 def coverage_plot(server: Server, request: Request, source_path: str) -> Response:
     """``/source/<id>/coverage.png?from=T&to=T``: where the source has data, as a PNG."""
     try:
-        from dasflex_core.coverage import compute_coverage, coverage_png, default_range
-
         source = server.source(source_path)
         span = default_range(source)
         begin = request.query.get("from") or (span[0] if span else None)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from dasflex_core import runner
 from dasflex_core.auth import check_span
+from dasflex_core.codecs import new_reader
 from dasflex_core.dastime.hapi import HapiTime, parse_hapi_time
 from dasflex_core.errors import NoDataError
 from dasflex_core.http import (
@@ -119,6 +120,8 @@ def _check_size(server: Server, start: HapiTime, stop: HapiTime) -> None:
 
 def answer_data(server: Server, request: Request) -> Response:
     """Stream ``/data``: the source's das2 output encoded by :class:`HapiEncoder`."""
+    from dasflex_core.protocols.hapi_encode import HapiEncoder  # numpy
+
     wanted = parse_data_request(server, request)
     query = dataset_query(wanted.source, {"read.time.min": wanted.start.iso(),
                                           "read.time.max": wanted.stop.iso()})
@@ -127,7 +130,6 @@ def answer_data(server: Server, request: Request) -> Response:
                *CORS_HEADERS]
     if request.is_head:
         return Response(200, headers, b"")
-    from dasflex_core.protocols.hapi_encode import HapiEncoder  # numpy
 
     names = [str(parameter["name"]) for parameter in wanted.parameters[1:]]
     encoder = HapiEncoder(names, wanted.format, wanted.start.us2000, wanted.stop.us2000)
@@ -157,9 +159,7 @@ MIME_TYPES = {"csv": "text/csv; charset=utf-8", "binary": "application/octet-str
 
 def _encoded(chunks: Iterable[bytes], encoder: HapiEncoder) -> Iterator[bytes]:
     """Non-empty encoded pieces of the das2 stream in ``chunks``."""
-    from dasflex_core.codecs.das2 import Das2Reader  # numpy
-
-    reader = Das2Reader()
+    reader = new_reader("das2")
     for chunk in chunks:
         piece = encoder.feed(reader.feed(chunk))
         if piece:

@@ -11,19 +11,16 @@ do the request errors (:class:`HapiError`) they share.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TypeAlias
 
 from dasflex_core import keys
 from dasflex_core.dastime.hapi import HapiTime, to_hapi_time
 from dasflex_core.errors import QueryError
 from dasflex_core.http import Request
-from dasflex_core.model import SourceDef
+from dasflex_core.model import Access, Contact, Example, SourceDef, SubSource, Variable
 from dasflex_core.protocols import Server, authorize, catalog_filter
 from dasflex_core.protocols.hapi_info import Probe, probe_parameters
 from dasflex_core.sources.common import parse_duration
-
-if TYPE_CHECKING:
-    from dasflex_core.model import Access, Contact, Example, SubSource, Variable
 
 #: Output formats served (see :mod:`.hapi_encode`).
 OUTPUT_FORMATS = ("csv", "binary", "json")

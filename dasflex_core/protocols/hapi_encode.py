@@ -12,11 +12,11 @@ values become NaN.  The first record at or after ``stop`` ends the output
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
+from dasflex_core.codecs.das2 import PacketHeader, Plane, StreamHeader, fill_mask, plane_fill
 from dasflex_core.codecs.events import (
     DataRun,
     Event,
@@ -25,10 +25,10 @@ from dasflex_core.codecs.events import (
     StreamException,
     StreamStart,
 )
+from dasflex_core.dastime.vec import TIME_UNITS, convert_times
 from dasflex_core.errors import NO_DATA_TYPES, ReaderError, StreamError
-
-if TYPE_CHECKING:
-    from dasflex_core.codecs.das2 import PacketHeader, Plane, StreamHeader
+from dasflex_core.protocols.hapi_info import named_planes
+from dasflex_core.textfmt import Exponential
 
 #: Float64 values (times, one column's values).
 Floats = npt.NDArray[np.float64]
@@ -99,8 +99,6 @@ class HapiEncoder(EventStream[bytes]):
         return data
 
     def _planes(self, header: PacketHeader) -> list[Plane]:
-        from dasflex_core.protocols.hapi_info import named_planes
-
         by_name = dict((name, plane) for plane, name in named_planes(header))
         missing = [name for name in self.names if name not in by_name]
         if missing:
@@ -116,7 +114,6 @@ def _times_us2000(header: PacketHeader, records: npt.NDArray[np.void]) -> Floats
     units = plane.value_units
     if units == "us2000":
         return values
-    from dasflex_core.dastime.vec import TIME_UNITS, convert_times
 
     known = {name.lower(): name for name in TIME_UNITS}
     if units.lower() not in known:
@@ -133,8 +130,6 @@ def _iso_stamps(us2000: Floats) -> Bytes:
 
 def _column_values(header: PacketHeader, plane: Plane, values: npt.ArrayLike,
                    stream: StreamHeader | None) -> Floats:
-    from dasflex_core.codecs.das2 import fill_mask, plane_fill
-
     data = np.array(values, dtype=np.float64)
     data[fill_mask(data, plane_fill(plane, header, stream))] = np.nan
     return data.reshape(len(data), -1)
@@ -159,8 +154,6 @@ def _binary(stamps: Bytes, columns: list[Floats], _styles: list[tuple[int, bool]
 def _number_matrix(values: Floats, precision: int, separator: bytes, opening: bytes = b"",
                    closing: bytes = b"") -> Bytes:
     """(n, k) doubles as NUL-padded ``%.{precision}e`` texts joined by ``separator``."""
-    from dasflex_core.textfmt import Exponential
-
     rows, items = values.shape
     layout = Exponential(values, precision)
     width = max(int(layout.lengths().max(initial=0)), layout.body_length + 1)

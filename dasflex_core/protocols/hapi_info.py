@@ -17,6 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from dasflex_core import runner
+from dasflex_core.codecs import new_reader
+from dasflex_core.codecs.das2_props import cascade
 from dasflex_core.codecs.events import EventStream, HeaderDefined, StreamStart
 from dasflex_core.errors import DasFlexError
 from dasflex_core.http import Request
@@ -66,8 +69,6 @@ def probe_parameters(server: Server, request: Request, dataset_id: str, source: 
 
 def _cadence(stream: StreamHeader | None, header: PacketHeader) -> str | None:
     """``xTagWidth`` as an ISO 8601 duration (``PT1S``), if the stream gives one."""
-    from dasflex_core.codecs.das2_props import cascade
-
     levels = [item.properties for item in (header, stream) if item is not None]
     width = cascade("xTagWidth", *levels)
     value = width.value() if width is not None else None
@@ -95,13 +96,10 @@ class _FirstHeaders(EventStream[None]):
 
 
 def _first_packet_header(plan: Plan) -> tuple[StreamHeader | None, PacketHeader] | None:
-    from dasflex_core import runner
-    from dasflex_core.codecs.das2 import Das2Reader
-
     chunks = None
     try:
         chunks = runner.run(plan, first_byte_timeout=PROBE_TIMEOUT, total_timeout=PROBE_TIMEOUT)
-        reader = Das2Reader()
+        reader = new_reader("das2")
         headers = _FirstHeaders()
         for chunk in chunks:
             headers.handle(reader.feed(chunk))

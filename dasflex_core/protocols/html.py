@@ -13,6 +13,7 @@ from html import escape
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+from dasflex_core.commands.outputs import OutputFormat, by_type, type_title
 from dasflex_core.errors import NotFoundError
 from dasflex_core.http import MIME_HTML, Request, Response, error_response, text_response
 from dasflex_core.keys import (
@@ -25,14 +26,14 @@ from dasflex_core.keys import (
     READ_TIME_MAX,
     READ_TIME_MIN,
 )
-from dasflex_core.outputs import OutputFormat, by_type, output_formats, type_title
 from dasflex_core.protocols import Server, nodes, site_planner
+from dasflex_core.protocols.admin import COVERAGE_SIZE, coverage_link
 
 if TYPE_CHECKING:
     from dasflex_core.model import Param, SourceDef
 
 #: The keys after ``format.type`` that select an output, in the order the form
-#: shows them, with the :class:`~dasflex_core.outputs.OutputFormat` attribute
+#: shows them, with the :class:`~dasflex_core.commands.outputs.OutputFormat` attribute
 #: each one selects.
 _FORMAT_ATTRIBUTES = ((FORMAT_VERSION, "version"), (FORMAT_SERIAL, "serial"),
                       (FORMAT_STYLE, "style"))
@@ -212,8 +213,6 @@ def _preview(source: SourceDef, action: str) -> str:
 
 
 def _coverage(server: Server, request: Request, source: SourceDef) -> str:
-    from dasflex_core.protocols.admin import COVERAGE_SIZE, coverage_link
-
     url = coverage_link(source, server.base_url(request))
     if url is None:
         return ""
@@ -259,7 +258,7 @@ def format_choices(outputs: Sequence[OutputFormat]) -> FormatMenus:
     """The form's format menus: ``(key, ((value, label), ...))`` for each key that varies.
 
     Built from the outputs the planner can produce for the source
-    (:func:`~dasflex_core.outputs.output_formats`); the empty value keeps the
+    (:meth:`~dasflex_core.planner.Planner.output_formats`); the empty value keeps the
     source's default.
     """
     groups = by_type(outputs)
@@ -282,7 +281,7 @@ def _choice_label(attribute: str, value: str, outputs: Sequence[OutputFormat]) -
 
 def _outputs(server: Server, request: Request, source: SourceDef) -> Sequence[OutputFormat]:
     """The outputs of ``source`` with the site's command table."""
-    return output_formats(source, site_planner(server, request))
+    return site_planner(server, request).output_formats(source)
 
 
 def _format_fields(outputs: Sequence[OutputFormat]) -> str:

@@ -10,7 +10,9 @@ or was renamed is redirected, and a request outside ``validRange`` gets a
 
 from __future__ import annotations
 
+import configparser
 import html
+import mimetypes
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -147,7 +149,6 @@ def _logo(server: Server, request: Request) -> Response:
     path = server.settings.logo_file
     if path is None:
         raise NotFoundError("Logo not set")
-    import mimetypes
 
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     headers = [("Content-Type", mime), ("Cache-Control", "max-age=86400"), *CORS_HEADERS]
@@ -164,8 +165,6 @@ def _peers(server: Server, request: Request) -> Response:
 
 def peers_xml(server: Server) -> str:
     """The ``<das2server><peers>...`` document from the peers INI file."""
-    import configparser
-
     parser = configparser.ConfigParser(interpolation=None)
     if server.settings.peers_file is not None:
         parser.read(server.settings.peers_file, encoding="utf-8")

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 from dasflex_core.errors import NotFoundError
 from dasflex_core.http import Request
-from dasflex_core.outputs import output_lister
 from dasflex_core.protocols import Server, catalog_filter, site_planner
+from dasflex_core.sources.catalog import build_files, listed_site
+from dasflex_core.sources.catalog import das2_list as build_list
 
 if TYPE_CHECKING:
     from dasflex_core.model import SourceDef
@@ -33,9 +34,7 @@ def site_files(server: Server, request: Request) -> Mapping[str, bytes]:
     unlisted = unlisted_ids(server, request)
 
     def build() -> Mapping[str, bytes]:
-        from dasflex_core.sources.catalog import build_files
-
-        files = build_files(server.site, base, output_lister(site_planner(server, request)),
+        files = build_files(server.site, base, site_planner(server, request).output_formats,
                             server_name=server.settings.server_id, unlisted=unlisted)
         return {
             name.strip("/"): content.encode("utf-8") if isinstance(content, str) else content
@@ -81,8 +80,6 @@ def das2_list(server: Server, request: Request, *, discovery: bool = False) -> s
     """The ``?server=list`` text (``discovery``: only sources with examples)."""
     if not discovery:
         return site_files(server, request)["das2list.txt"].decode("utf-8")
-    from dasflex_core.sources.catalog import das2_list as build_list
-    from dasflex_core.sources.catalog import listed_site
 
     unlisted = unlisted_ids(server, request)
     return str(server.memo(f"discovery:{','.join(sorted(unlisted))}", lambda: build_list(

@@ -14,23 +14,21 @@ from dasflex_core.errors import DasFlexError
 from dasflex_core.http import Request, Response, error_response, iterate_body
 from dasflex_core.protocols import Server
 from dasflex_core.protocols.routes import dispatch, read_request_body
+from dasflex_core.requestlog import wrap_application
+from dasflex_core.settings import Settings, load_settings
+from dasflex_core.sources.loader import load_site
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
     from dasflex_core.model import Site
-    from dasflex_core.settings import Settings
 
 
 def make_wsgi_app(settings: Settings | None = None, *,
                   site: Site | None = None) -> WSGIApplication:
     """A WSGI application serving ``site`` with ``settings`` (both loaded by default)."""
-    from dasflex_core.settings import load_settings
-
     settings = settings or load_settings()
     if site is None:
-        from dasflex_core.sources.loader import load_site
-
         site = load_site(settings.site_dir)
     server = Server(settings, site)
 
@@ -50,8 +48,6 @@ def make_wsgi_app(settings: Settings | None = None, *,
             _finish(response)
             return []
         return _ClosingBody(response)
-
-    from dasflex_core.requestlog import wrap_application
 
     return wrap_application(application, settings)
 

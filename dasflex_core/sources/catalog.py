@@ -25,10 +25,10 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
 from dasflex_core import keys
 from dasflex_core.commands import builtin_commands
+from dasflex_core.commands.outputs import OutputFormat, OutputLister, by_type, type_title
 from dasflex_core.model import (
     Directory,
     Example,
@@ -37,7 +37,7 @@ from dasflex_core.model import (
     Site,
     SourceDef,
 )
-from dasflex_core.outputs import OutputFormat, OutputLister, by_type, type_title
+from dasflex_core.xmltext import quote_attribute
 
 WEBSOCKET_SUBPROTOCOL = "forward-stream-v1.das2.org"
 NODE_MIME = "application/json"
@@ -123,7 +123,7 @@ def das2_list(site: Site, *, discovery: bool = False) -> str:
 
 def dsdf_stream(source: SourceDef) -> bytes:
     """The ``das2.d2t`` header: ``[00]`` + byte length + the public DSDF keys as properties."""
-    attributes = "".join(f"\n    {_property_name(key)}={quoteattr(value)}"
+    attributes = "".join(f"\n    {_property_name(key)}={quote_attribute(value)}"
                          for key, value in source.das2_properties if _property_name(key))
     xml = f'<stream version="2.2">\n  <properties{attributes}\n  />\n</stream>\n'
     body = xml.encode("utf-8")
@@ -444,7 +444,7 @@ def source_set(source: SourceDef, urls: Urls,
     """The SourceSet node: the source's metadata and its interface nodes.
 
     Each interface ``provides`` the MIME types of the source's ``outputs``
-    (:func:`~dasflex_core.outputs.output_formats`).
+    (:meth:`~dasflex_core.planner.Planner.output_formats`).
     """
     provides = tuple(dict.fromkeys(output.mime for output in outputs))
     catalog = {
@@ -597,7 +597,7 @@ def build_files(site: Site, base_url: str, outputs: OutputLister, *,
     and ``nodes.csv``); their own files are still built, for clients that
     know the id (their ``authorization`` block says to authenticate).
     ``flex.json`` lists the formats ``outputs`` gives for each source (the
-    planner's, :func:`~dasflex_core.outputs.output_lister`).
+    planner's, :meth:`~dasflex_core.planner.Planner.output_formats`).
     """
     urls = Urls.from_base(base_url, websocket_url)
     listed = listed_site(site, unlisted)

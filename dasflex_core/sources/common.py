@@ -9,6 +9,8 @@ Parsers raise ``ValueError`` with a short reason; the callers turn it into a
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import re
 import shlex
 from collections.abc import Mapping
@@ -164,8 +166,6 @@ def parse_access(text: str, realm: str, contact: str = "") -> Access:
 
 def parse_networks(text: str) -> str:
     """Check a comma-separated CIDR list (``10.0.0.0/8,2001:db8::/32``); return it normalised."""
-    import ipaddress
-
     ranges = [part.strip() for part in text.split(",") if part.strip()]
     if not ranges:
         raise ValueError("IP: needs at least one address range, e.g. IP:10.0.0.0/8")
@@ -179,8 +179,6 @@ def parse_networks(text: str) -> str:
 
 def parse_max_days(text: str | float) -> float:
     """Read ``maxRequestDays``: a positive number of days."""
-    import math
-
     try:
         days = float(text)
     except (TypeError, ValueError):

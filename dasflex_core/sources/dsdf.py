@@ -51,6 +51,8 @@ from dasflex_core.model import (
     Variable,
 )
 from dasflex_core.sources import common
+from dasflex_core.sources import remote as remote_spec
+from dasflex_core.sources.remote import RemoteSpec
 
 _KEY_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _LIST_KEY_PATTERN = re.compile(r"(?P<base>[A-Za-z](?:[A-Za-z0-9_]*?[A-Za-z])?)_?(?P<index>\d\d)")
@@ -68,7 +70,7 @@ INTERNAL_KEYS = frozenset({
     "reader", "reducer", "cachereader", "readercmd", "reducercmd", "coveragereducer",
     "readertrans", "compressor", "substitutions", "readaccess", "groupaccess",
     "cachelevel", "subsource", "hascoverage", "paramvalinfo", "examplequery",
-    "dropparams", "hapi", "localid", "maxrequestdays",
+    "dropparams", "hapi", "localid", "maxrequestdays", "remote",
 })
 
 #: Keys the converter understands (lower case); others pass through to das2.d2t.
@@ -285,7 +287,16 @@ def _parsed(document: DsdfDocument, entry: DsdfEntry, parse: Callable[[str], _T]
         raise document.error(entry, f"{entry.key}: {exc}") from None
 
 
+def _remote(document: DsdfDocument) -> RemoteSpec | None:
+    """The ``remote`` key (a source relaying another server), if the DSDF has one."""
+    entry = document.get("remote")
+    return _parsed(document, entry, remote_spec.spec_from_text) if entry else None
+
+
 def _output_type(document: DsdfDocument) -> StreamType:
+    remote = _remote(document)
+    if remote is not None:
+        return remote.output
     if _flag(document, "das3Stream"):
         return DAS3_BINARY
     if _flag(document, "das2Stream"):
@@ -303,8 +314,15 @@ def _is_reducible(document: DsdfDocument, output: StreamType) -> bool:
 def _reader_command(document: DsdfDocument, output: StreamType,
                     requires_interval: bool) -> CommandDef:
     entry = document.get("reader")
+    remote = _remote(document)
+    if remote is not None:
+        if entry is not None:
+            raise document.error(entry, "reader: a source that names a remote has no reader")
+        return remote_spec.reader_command(remote, requires_interval=requires_interval,
+                                          cwd=str(Path(document.path).resolve().parent))
     if entry is None:
-        raise DefinitionError(document.path, "key reader", "missing (every source needs a reader)")
+        raise DefinitionError(document.path, "key reader",
+                              "missing (every source needs a reader or a remote)")
     text = entry.value
     params_match = _PARAMS_PATTERN.search(text)
     marker = "\x00PARAMS\x00"

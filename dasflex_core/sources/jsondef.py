@@ -40,6 +40,7 @@ from dasflex_core.model import (
     Variable,
 )
 from dasflex_core.sources import common
+from dasflex_core.sources import remote as remote_spec
 
 if TYPE_CHECKING:
     from dasflex_core.sources.checks import SchemaChecks
@@ -153,17 +154,33 @@ class _Converter:
 
     def commands(self) -> tuple[CommandDef, ...]:
         """The definition's commands (the planner adds the built-in reducer when it has none)."""
-        commands = [self.command(name, spec) for name, spec in self.document["commands"].items()]
+        commands = [self.command(name, spec)
+                    for name, spec in self.document.get("commands", {}).items()]
+        commands += self.remote_reader()
         readers = [c for c in commands if c.role is CommandRole.READER]
         if not readers and not self.document.get("server") and not self.document.get("rename"):
             raise self.fail("commands", "no command has the role 'reader'")
         return tuple(commands)
 
+    def remote_reader(self) -> list[CommandDef]:
+        """The reader a ``remote`` block becomes (:mod:`dasflex_core.sources.remote`)."""
+        block = self.document.get("remote")
+        if block is None:
+            return []
+        if any(spec["role"] == "reader" for spec in self.document.get("commands", {}).values()):
+            raise self.fail("remote", "a source that names a remote has no reader command")
+        spec = self.parsed("remote", lambda: remote_spec.spec_from_json(block))
+        return [remote_spec.reader_command(
+            spec, requires_interval=self.document.get("requiresInterval", False),
+            cwd=str(self.base_dir))]
+
     def reducible(self) -> bool:
         if "reducible" in self.document:
             return bool(self.document["reducible"])
-        outputs = [spec["output"] for spec in self.document["commands"].values()
+        outputs = [spec["output"] for spec in self.document.get("commands", {}).values()
                    if spec["role"] == "reader"]
+        if "remote" in self.document:
+            outputs.append(str(self.remote_reader()[0].output))
         return any(StreamType.parse(o) == DAS2_BINARY for o in outputs if _parses(o))
 
     def params(self, reducible: bool) -> tuple[Param, ...]:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from dasflex_core.commands.outputs import OutputLister
 from dasflex_core.model import Site
-from dasflex_core.outputs import OutputLister, output_lister
 from dasflex_core.planner import planner_for_site
 from dasflex_core.sources.catalog import (
     WEBSOCKET_SUBPROTOCOL,
@@ -37,7 +37,7 @@ def site() -> Site:
 
 def outputs_of(site: Site) -> OutputLister:
     """Each source's outputs, as the server lists them (its planner over the site's table)."""
-    return output_lister(planner_for_site(site))
+    return planner_for_site(site).output_formats
 
 
 @pytest.fixture(scope="module")

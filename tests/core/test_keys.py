@@ -63,7 +63,7 @@ def _literal_keys(path: Path) -> list[tuple[int, str]]:
             and id(node) not in docstrings]
 
 
-@pytest.mark.parametrize("package", ["planner", "cache", "sources", "commands", "cli"])
+@pytest.mark.parametrize("package", ["planner", "cache", "sources", "commands", "cli", "remote"])
 def test_modules_name_query_keys_through_the_keys_module(package: str) -> None:
     found = {str(path.relative_to(PROJECT_DIR)): hits
              for path in sorted((CORE / package).rglob("*.py"))

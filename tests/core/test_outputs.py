@@ -15,7 +15,6 @@ from dasflex_core.commands.extras import install_hint
 from dasflex_core.commands.requirements import module_available, unavailable_outputs
 from dasflex_core.errors import NoPipelineError
 from dasflex_core.model import DAS2_BINARY, CommandDef, CommandRole, SourceDef
-from dasflex_core.outputs import output_formats
 from dasflex_core.planner import Planner, default_planner, planner_for_site
 from dasflex_core.protocols.html import format_choices
 from dasflex_core.sources.loader import load_command_table, load_site
@@ -34,7 +33,7 @@ def test_every_output_of_every_example_plans_to_its_stream() -> None:
     site = load_site(EXAMPLES)
     planner = planner_for_site(site)
     for source in site:
-        outputs = output_formats(source, planner)
+        outputs = planner.output_formats(source)
         assert NEW_TYPES <= {o.type for o in outputs}, source.id
         assert len({o.key for o in outputs}) == len(outputs)
         settings = dict(source.examples[0].settings)
@@ -45,7 +44,7 @@ def test_every_output_of_every_example_plans_to_its_stream() -> None:
 
 
 def test_outputs_name_their_query_keys() -> None:
-    found = {o.key: o for o in output_formats(make_source(), default_planner())}
+    found = {o.key: o for o in default_planner().output_formats(make_source())}
     assert found["votable/binary"].query == {"format.type": "votable", "format.serial": "binary"}
     assert found["hapi/json"].query == {"format.type": "hapi", "format.version": "json"}
     assert found["parquet"].mime == "application/vnd.apache.parquet"
@@ -54,7 +53,7 @@ def test_outputs_name_their_query_keys() -> None:
 
 def test_a_source_that_redirects_offers_nothing() -> None:
     source = SourceDef("A/B", "B", "/x/B.dsdf", server="http://elsewhere.example.org/das")
-    assert output_formats(source, default_planner()) == ()
+    assert default_planner().output_formats(source) == ()
 
 
 @pytest.mark.parametrize(("convention", "query", "stage"), [
@@ -95,7 +94,7 @@ def site_table(tmp_path: Path) -> Path:
 def test_a_command_whose_module_is_missing_has_no_edge(tmp_path: Path) -> None:
     table = builtin_commands().merged(load_command_table(site_table(tmp_path)))
     planner = Planner(table)
-    assert "fits" not in {o.type for o in output_formats(make_source(), planner)}
+    assert "fits" not in {o.type for o in planner.output_formats(make_source())}
     with pytest.raises(NoPipelineError, match="cannot produce 'fits'"):
         planner.plan(make_source(), {**QUERY, "format.type": "fits"})
     messages = [off_message(output) for output in unavailable_outputs(table)]
@@ -123,7 +122,7 @@ def test_check_says_which_formats_are_off() -> None:
 
 
 def test_the_form_menus_offer_every_output() -> None:
-    menus = dict(format_choices(output_formats(make_source(), default_planner())))
+    menus = dict(format_choices(default_planner().output_formats(make_source())))
     types = {value for value, _ in menus["format.type"]}
     assert NEW_TYPES | {"das", "csv", "png", "cdf", "hapi", ""} == types
     assert ("plain", "plain (csv)") in menus["format.style"]
@@ -132,13 +131,12 @@ def test_the_form_menus_offer_every_output() -> None:
 
 def test_discovery_does_not_import_the_format_libraries() -> None:
     code = ("import sys\n"
-            "from dasflex_core.outputs import output_formats\n"
             "from dasflex_core.planner import default_planner\n"
             "import dasflex_core.sources.catalog, dasflex_core.protocols.html\n"
             "from dasflex_core.model import CommandDef, CommandRole, SourceDef, "
             "DAS2_BINARY\n"
             "reader = CommandDef('r', CommandRole.READER, ('rdr',), DAS2_BINARY)\n"
-            "assert output_formats(SourceDef('A/B', 'B', '/x', commands=(reader,)), default_planner())\n"
+            "assert default_planner().output_formats(SourceDef('A/B', 'B', '/x', commands=(reader,)))\n"
             "print(' '.join(m for m in ('pyarrow', 'netCDF4', 'h5netcdf', 'numpy', 'lxml', 'networkx')"
             " if m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from dasflex_core.codecs.packets import exception_packet
 from dasflex_core.errors import NoDataError, PipelineTimeoutError, ReaderError
 from dasflex_core.runner import (
     HOLD_BYTES,
     PipelineRun,
-    encode_exception,
     no_data_message,
     run,
     start_pipeline,
@@ -371,6 +371,6 @@ def test_five_hundred_aborted_runs_leave_nothing_behind() -> None:
 
 def test_exception_packets_are_framed_and_escaped() -> None:
     for fmt, frame in (("das2", b"[xx]"), ("das3", b"|Ex|")):
-        packet = encode_exception(fmt, "ServerError", 'a <b> & "c"')
+        packet = exception_packet(fmt, "ServerError", 'a <b> & "c"')
         assert packet.startswith(frame)
         assert b"&lt;b&gt; &amp;" in packet

@@ -8,13 +8,25 @@ import sys
 
 import pytest
 
-from dasflex_core.errors import ReaderError
+from dasflex_core.errors import (
+    DasFlexError,
+    OutOfRangeError,
+    ParameterError,
+    ReaderError,
+    RemoteBusyError,
+    RemoteError,
+    TooLargeError,
+)
 from dasflex_core.runner import start_pipeline
 from dasflex_core.stages import (
+    STAGE_ERRORS,
+    STAGE_VARIABLE_PREFIX,
     checked_stages,
     clean_environment,
     describe_status,
     failure_of,
+    reported_error,
+    stage_error_line,
     stage_name,
     start_failure,
 )
@@ -60,33 +72,74 @@ def test_clean_environment_puts_the_interpreter_first() -> None:
     assert environment["TZ"] == "UTC" and environment["EXTRA"] == "1"
 
 
-def _sync_failure(stages: list[list[str]]) -> str:
-    with pytest.raises(ReaderError) as caught:
+def test_clean_environment_hands_the_stage_variables_down(monkeypatch) -> None:
+    monkeypatch.setenv(f"{STAGE_VARIABLE_PREFIX}POLICY", "{}")
+    monkeypatch.setenv("DASFLEX_SECRET_KEY", "x")
+    environment = clean_environment()
+    assert environment[f"{STAGE_VARIABLE_PREFIX}POLICY"] == "{}"
+    assert "DASFLEX_SECRET_KEY" not in environment
+
+
+@pytest.mark.parametrize("error", [
+    RemoteError("The remote HAPI server h.example.org:8080 refused\nthe request"),
+    RemoteBusyError("busy"), OutOfRangeError("before the data"),
+    ParameterError("refuses the parameters x"), TooLargeError("too long"),
+])
+def test_a_stage_names_its_error_in_one_line(error: DasFlexError) -> None:
+    line = stage_error_line(error)
+    assert line.count("\n") == 1 and line.startswith(f"dasflex-error: {type(error).__name__}: ")
+    found = reported_error(b"a warning\n" + line.encode())
+    assert type(found) is type(error) and found.message == " ".join(error.message.split())
+    assert set(STAGE_ERRORS) == {"RemoteError", "RemoteBusyError", "OutOfRangeError",
+                                 "ParameterError", "TooLargeError"}
+
+
+def test_only_known_errors_are_read_back() -> None:
+    assert stage_error_line(ReaderError("x")) == "dasflex-error: RemoteError: x\n"
+    assert reported_error(b"dasflex-error: SystemExit: x\n") is None
+    assert reported_error(b"dasflex-error: RemoteError:\n") is None
+    assert reported_error(b"no line\n") is None
+
+
+def test_a_failed_stage_fails_with_the_error_it_named() -> None:
+    named = b"dasflex-error: OutOfRangeError: before the data\n"
+    failure = failure_of([1, 0], [named, b""])
+    assert isinstance(failure, OutOfRangeError) and failure.status == 400
+    assert failure_of([0, 0], [named, b""]) is None  # a stage that succeeded failed at nothing
+    assert isinstance(failure_of([1], [b"plain text\n"]), ReaderError)
+
+
+def _sync_failure(stages: list[list[str]]) -> tuple[str, str]:
+    with pytest.raises(DasFlexError) as caught:
         b"".join(start_pipeline(stages, error_format=None))
-    return caught.value.message
+    return type(caught.value).__name__, caught.value.message
 
 
-async def _async_failure(stages: list[list[str]]) -> str:
+async def _async_failure(stages: list[list[str]]) -> tuple[str, str]:
     pipeline = AsyncPipeline(stages)
     try:
         await pipeline.start()
         while await pipeline.read():
             pass
         failure = await pipeline.finish()
-    except ReaderError as error:
-        return error.message
+    except DasFlexError as error:
+        return type(error).__name__, error.message
     finally:
         await pipeline.close()
     assert failure is not None
-    return failure.message
+    return type(failure).__name__, failure.message
 
 
 @pytest.mark.parametrize("stages", [
     [[PY, "-c", "import sys; sys.exit(3)"]],
     [[PY, "-c", "print(1)"], [PY, "-c", "import sys; sys.stdin.read(); sys.exit(5)"]],
     [["/nonexistent/reader-program"]],
-], ids=["reader fails", "second stage fails", "reader missing"])
+    [[PY, "-c", "import sys; sys.stderr.write('dasflex-error: RemoteError: host x down\\n');"
+                " sys.exit(1)"]],
+], ids=["reader fails", "second stage fails", "reader missing", "reader names its error"])
 def test_both_runners_word_a_failure_alike(stages: list[list[str]]) -> None:
     synchronous = _sync_failure(stages)
     assert asyncio.run(_async_failure(stages)) == synchronous
-    assert "/nonexistent" not in synchronous
+    assert "/nonexistent" not in synchronous[1]
+    if "dasflex-error" in str(stages):
+        assert synchronous == ("RemoteError", "host x down")

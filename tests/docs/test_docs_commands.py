@@ -199,7 +199,7 @@ def test_every_subcommand_module_is_registered():
 def test_the_readme_command_list_names_every_subcommand():
     readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
-    listed = re.findall(r"^\* `dasflex ([a-z]+)", section, re.M)
+    listed = re.findall(r"^\* `dasflex ([a-z][a-z0-9-]*)", section, re.M)
     assert sorted(listed) == sorted(SUBCOMMANDS)
 
 
@@ -213,6 +213,9 @@ def test_the_default_site_reads_the_same_in_every_help():
             "dasflex coverage", "dasflex cache build", "dasflex cache status"} <= set(helps)
     # `dasflex worker --site` replaces the path each job carries: it has no default site.
     assert helps.pop("dasflex worker") != SITE_HELP
+    # The imports write into the site they are given: --site is required, without a default.
+    for name in ("dasflex import-hapi", "dasflex import-das2"):
+        assert helps.pop(name) != SITE_HELP
     assert set(helps.values()) == {SITE_HELP}
     described = [parser.description or "" for _, parser in PARSERS]
     assert not [text for text in described if "default" in text and "example" in text]

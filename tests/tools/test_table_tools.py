@@ -21,9 +21,9 @@ from dasflex_core.codecs import das3 as d3
 from dasflex_core.codecs.das2_labels import plain_label
 from dasflex_core.errors import StreamError
 from dasflex_core.tools import das2_json, das2_netcdf, das2_parquet, das2_plaincsv, das2_votable
+from dasflex_core.tools.readback import READERS
 from dasflex_core.tools.table import parquet
 from dasflex_core.tools.table.model import Kind, das2_layout, das3_layout, unique_name
-from dasflex_core.tools.table.readback import READERS
 
 US2000_2020 = 631_152_000e6
 NS_2020 = 1_577_836_800 * 10**9
@@ -402,12 +402,11 @@ def test_tools_without_their_library_say_how_to_install_it() -> None:
 def test_a_server_without_the_libraries_does_not_offer_the_formats() -> None:
     done = python_without_heavy_formats(
         "from dasflex_core.planner import default_planner, plan\n"
-        "from dasflex_core.outputs import output_formats\n"
         "from dasflex_core.errors import NoPipelineError\n"
         "from dasflex_core.model import CommandDef, CommandRole, SourceDef, DAS2_BINARY\n"
         "reader = CommandDef('r', CommandRole.READER, ('rdr', '#[read.time.min]'), DAS2_BINARY)\n"
         "source = SourceDef('A/B', 'B', '/x/B.dsdf', commands=(reader,))\n"
-        "print(sorted(o.type for o in output_formats(source, default_planner())))\n"
+        "print(sorted(o.type for o in default_planner().output_formats(source)))\n"
         "query = {'read.time.min': '2001-01-01', 'read.time.max': '2001-01-02'}\n"
         "for kind in ('parquet', 'netcdf', 'json'):\n"
         "    try:\n"

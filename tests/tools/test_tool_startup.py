@@ -1,7 +1,8 @@
 """A tool program answers --help and usage errors without loading its family.
 
 Program modules (``dasflex_core/tools/das*.py``) hold the command line only;
-the family (numpy, the codecs) is imported when the tool runs.
+the family (numpy, the codecs; for ``dasflex_fetch`` also the remote library
+:mod:`dasflex_core.remote`) is imported when the tool runs.
 """
 
 from __future__ import annotations
@@ -30,13 +31,15 @@ for program in sys.argv[1:]:
 heavy = [name for name in ("numpy", "matplotlib", "cdflib", "lxml", "pyarrow", "netCDF4")
          if name in sys.modules]
 families = sorted({name.split(".")[2] for name in sys.modules
-                   if name.startswith("dasflex_core.tools.") and "." in name[19:]})
+                   if name.startswith("dasflex_core.tools.") and "." in name[19:]}
+                  | {name for name in sys.modules if name.startswith("dasflex_core.remote")})
 print(json.dumps({"statuses": statuses, "heavy": heavy, "families": families}))
 """
 
 
 def test_every_program_is_found() -> None:
-    assert len(PROGRAMS) == 20 and "das2_bin_avgsec" in PROGRAMS and "das3_csv" in PROGRAMS and "das2_parquet" in PROGRAMS
+    assert len(PROGRAMS) == 21 and "das2_bin_avgsec" in PROGRAMS and "das3_csv" in PROGRAMS
+    assert "dasflex_fetch" in PROGRAMS and "das2_parquet" in PROGRAMS
 
 
 def test_help_and_usage_errors_load_no_family_and_no_numpy() -> None:

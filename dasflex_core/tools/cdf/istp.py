@@ -21,7 +21,7 @@ import numpy as np
 from dasflex_core.codecs.das2 import Properties, plane_fill
 from dasflex_core.dastime import from_tt2000
 from dasflex_core.errors import DasFlexError, StreamError
-from dasflex_core.tools.cdf.write import CDF_DOUBLE, CDF_FLOAT, CDF_TIME_TT2000
+from dasflex_core.tools.cdf.types import CDF_DOUBLE, CDF_FLOAT, CDF_TIME_TT2000
 
 #: TT2000 fill value (ISTP).
 TT2000_FILL = -9223372036854775808

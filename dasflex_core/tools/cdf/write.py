@@ -22,12 +22,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
+from cdflib.cdfwrite import CDF
 
-#: CDF data types used here.
-CDF_INT8 = 8
-CDF_FLOAT = 44
-CDF_DOUBLE = 45
-CDF_TIME_TT2000 = 33
+from dasflex_core.tools.cdf.types import CDF_DOUBLE, CDF_FLOAT, CDF_INT8, CDF_TIME_TT2000
+
 #: numpy dtype (little-endian) of each CDF data type.
 NUMPY_TYPES: dict[int, np.dtype] = {CDF_INT8: np.dtype("<i8"), CDF_FLOAT: np.dtype("<f4"),
                CDF_DOUBLE: np.dtype("<f8"), CDF_TIME_TT2000: np.dtype("<i8")}
@@ -66,8 +64,6 @@ class ChunkedCdf:
     """A CDF being written: define variables, append records, then :meth:`close`."""
 
     def __init__(self, path: Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> None:
-        from cdflib.cdfwrite import CDF
-
         self.path = Path(path)
         self._cdf = CDF(self.path, cdf_spec={"Majority": "row_major",
                                              "Encoding": _IBMPC_ENCODING}, delete=True)

@@ -52,6 +52,8 @@ from dasflex_core.codecs.events import (
 from dasflex_core.errors import DasFlexError, StreamError, das2_exception_type
 from dasflex_core.tools.convert.wire import reframe, same_wire
 from dasflex_core.tools.streamio import Output, located, stream_events
+from dasflex_core.tools.text.das2 import AsciiConverter
+from dasflex_core.tools.text.das2 import Options as AsciiOptions
 
 
 def convert_stdin(text: bool = False, digits: int | None = None, time_decimals: int | None = None,
@@ -64,10 +66,7 @@ def convert_stdin(text: bool = False, digits: int | None = None, time_decimals: 
     output = Output(sink)
     events = AsDas2().events(stream_events(source))
     if text:
-        # The das2_ascii encoder (and its formatting code) only when asked for.
-        from dasflex_core.tools.text.das2 import AsciiConverter, Options
-
-        AsciiConverter(Options(digits, time_decimals), output.write).handle(events)
+        AsciiConverter(AsciiOptions(digits, time_decimals), output.write).handle(events)
     else:
         for event in events:
             output.write(event.raw)

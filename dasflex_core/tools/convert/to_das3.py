@@ -47,6 +47,8 @@ from dasflex_core.codecs.events import (
 from dasflex_core.errors import DAS3_STREAM_TYPES, StreamError, das3_exception_type
 from dasflex_core.tools.convert.wire import DAS2_TAG_BYTES, reframe, same_wire
 from dasflex_core.tools.streamio import Output, located, stream_events
+from dasflex_core.tools.text.das3 import Options as TextOptions
+from dasflex_core.tools.text.das3 import TextConverter
 
 
 def das3_stream_type(exception_type: str) -> str:
@@ -66,11 +68,8 @@ def convert_stdin(text: bool = False, digits: int | None = None, time_decimals: 
     output = Output(sink)
     events = stream_events(source)
     if text:
-        # The das3_text encoder (and its formatting code) only when asked for.
-        from dasflex_core.tools.text.das3 import Options, TextConverter
-
         decimals = 3 if time_decimals is None else time_decimals
-        TextConverter(Options(digits, decimals, upconvert=True), output.write).handle(events)
+        TextConverter(TextOptions(digits, decimals, upconvert=True), output.write).handle(events)
     else:
         converter = Das2ToDas3()
         for event in events:

@@ -1,10 +1,11 @@
 """Rendering the binned panels of a quick-look plot as a PNG (matplotlib, Agg).
 
-matplotlib is imported only here, when an image is drawn.  Panels share the
-x axis (a UTC time axis when x is time).  Line panels draw each plane's
-per-column minimum and maximum as one envelope polyline; spectrogram panels
-draw column means with ``pcolormesh`` and a colour bar, on a log colour
-scale when every value is positive.  A plot without data says so.
+matplotlib is imported only here (the png family loads when ``das2_png``
+runs).  Panels share the x axis (a UTC time axis when x is time).  Line
+panels draw each plane's per-column minimum and maximum as one envelope
+polyline; spectrogram panels draw column means with ``pcolormesh`` and a
+colour bar, on a log colour scale when every value is positive.  A plot
+without data says so.
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+import matplotlib
 import numpy as np
+from matplotlib import dates
+from matplotlib.colors import LogNorm, Normalize
+from matplotlib.figure import Figure
 
 from dasflex_core.tools.png.bins import LineBins, MeanBins
 
@@ -61,11 +66,7 @@ class Plot:
 
 def render_png(plot: Plot, width: int, height: int) -> bytes:
     """The PNG bytes of ``plot``, exactly ``width`` x ``height`` pixels."""
-    import matplotlib
-
     matplotlib.use("Agg", force=True)
-    from matplotlib.figure import Figure
-
     font = max(5.0, min(10.0, min(width, height) / 60.0))
     figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, layout="constrained")
     panels = [panel for panel in plot.panels if _has_data(panel)]
@@ -109,8 +110,6 @@ def _x_values(values: np.ndarray, is_time: bool) -> np.ndarray:
     """x in plot units: matplotlib date numbers for us2000 times."""
     if not is_time:
         return values
-    from matplotlib import dates
-
     stamps = _EPOCH_2000 + np.round(values).astype(np.int64).astype("timedelta64[us]")
     return np.asarray(dates.date2num(stamps))
 
@@ -165,8 +164,6 @@ def _all_positive(panel: LinePanel) -> bool:
 
 def _draw_spectrum(figure: Any, ax: Any, panel: SpectrumPanel, is_time: bool,
                    font: float) -> None:
-    from matplotlib.colors import LogNorm, Normalize
-
     means = panel.bins.means()
     sources = gap_sources(np.isfinite(means).any(axis=1))
     means = np.where((sources >= 0)[:, None], means[np.maximum(sources, 0)], np.nan)
@@ -239,8 +236,6 @@ def _edges(centres: np.ndarray, log: bool) -> np.ndarray:
 
 def _x_axis(ax: Any, plot: Plot, font: float) -> None:
     if plot.x_is_time:
-        from matplotlib import dates
-
         locator = dates.AutoDateLocator()
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(dates.ConciseDateFormatter(locator))

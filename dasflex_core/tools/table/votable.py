@@ -20,6 +20,7 @@ from collections.abc import Callable
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
+from lxml import etree
 
 from dasflex_core.tools.table.model import Axis, Batch, Column, Kind, StreamInfo, Table
 from dasflex_core.tools.table.spool import SequentialWriter
@@ -228,8 +229,6 @@ def _info_name(name: str) -> str:
 def _element(tag: str, attributes: dict[str, str], text: str = "",
              values_null: float | int | None = None) -> bytes:
     """One metadata element serialised by lxml (with a DESCRIPTION child for FIELD/PARAM)."""
-    from lxml import etree
-
     element = etree.Element(tag)
     for key, value in attributes.items():
         element.set(key, xml_safe(value))

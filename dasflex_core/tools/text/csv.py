@@ -296,7 +296,7 @@ class CsvConverter(EventStream[None]):
 def das3_table(packet_id: int, dataset: Dataset, options: CsvOptions,
                stream: StreamHeaders | None = None) -> CsvTable:
     """The CSV table of a das3 dataset."""
-    from dasflex_core.tools.text.csv_das3 import das3_columns
+    from dasflex_core.tools.text.csv_das3 import das3_columns  # the das3 side, for das3 input
 
     table = CsvTable(packet_id, das3_columns(packet_id, dataset, stream), options)
     if options.properties:
@@ -334,7 +334,7 @@ def _property_rows(properties: Iterable[Property3], dataset_id: int, scope: str,
 def stream_property_rows(header: StreamHeaders, options: CsvOptions) -> bytes:
     """``property`` rows of a stream header (``-p``); das2 properties are typed
     the way das2C up-converts them (``Datum`` "60 s" -> real 60 with units s)."""
-    from dasflex_core.codecs.das2to3 import stream_header_from_das2
+    from dasflex_core.codecs.das2to3 import stream_header_from_das2  # only with -p
 
     das3_header = stream_header_from_das2(header) if isinstance(header, StreamHeader) else header
     return _property_rows(das3_header.properties, 0, "global", options)
@@ -343,7 +343,7 @@ def stream_property_rows(header: StreamHeaders, options: CsvOptions) -> bytes:
 def das2_dataset_property_rows(packet_id: int, header: PacketHeader,
                                stream: StreamHeaders | None, options: CsvOptions) -> bytes:
     """``property`` rows of the das3 dataset das2C builds for a das2 packet (``-p``)."""
-    from dasflex_core.codecs.das2to3 import map_das2_packet
+    from dasflex_core.codecs.das2to3 import map_das2_packet  # only with -p
 
     return dataset_property_rows(packet_id, map_das2_packet(header, stream).dataset, options)
 

@@ -1,43 +1,35 @@
-"""What a source can be asked for: every output format the planner can produce for it.
+"""What a source can be asked for: the outputs of a command table's stream formats.
 
-:func:`output_formats` is the one place discovery asks (``flex.json``
-``interface.formats``, the request form's format menu, ``dasflex verify``):
-it lists the stream types the planner's graph reaches from the source's
-reader through formatters and converters, with the command table's
-``format.*`` keys, MIME type, title and file extension.  An output whose
-commands need a Python module that is not installed has no edge, so it is
-not listed.
-
-The planner is passed in, never imported here, so that the catalog
-(:mod:`dasflex_core.sources.catalog`, below the planner) can use these types.
+An :class:`OutputFormat` is one output a source offers (a stream type with
+its ``format.*`` query keys, MIME type, title and file extension from the
+command table's ``streams``).  The planner says which stream types a source
+reaches (:meth:`dasflex_core.planner.Planner.output_formats`, the one place
+discovery asks: ``flex.json`` ``interface.formats``, the request form's
+format menus); :func:`outputs_of` turns them into outputs.  These types live
+below the planner so that the catalog (:mod:`dasflex_core.sources.catalog`)
+can take a lister of them without importing the planner.
 
 Examples
 --------
->>> from dasflex_core.model import CommandDef, CommandRole, SourceDef, DAS2_BINARY
->>> from dasflex_core.planner import default_planner
->>> reader = CommandDef("reader", CommandRole.READER, ("rdr", "#[read.time.min]"), DAS2_BINARY)
->>> source = SourceDef("Examples/Demo", "Demo", "/x/Demo.dsdf", commands=(reader,))
->>> found = {output.key: output for output in output_formats(source, default_planner())}
->>> found["das/2/binary"].query
-{'format.type': 'das', 'format.version': '2', 'format.serial': 'binary'}
->>> found["csv/plain"].query, found["csv/plain"].mime
+>>> from dasflex_core.commands import builtin_commands
+>>> from dasflex_core.model import StreamType
+>>> streams = [StreamType.parse("das2/2.2/binary"), StreamType.parse("csv-plain")]
+>>> found = outputs_of(builtin_commands(), streams)
+>>> [output.key for output in found]
+['das/2/binary', 'csv/plain']
+>>> found[1].query, found[1].mime
 ({'format.type': 'csv', 'format.style': 'plain'}, 'text/csv')
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from dasflex_core.keys import FORMAT_SERIAL, FORMAT_STYLE, FORMAT_TYPE, FORMAT_VERSION
-from dasflex_core.model import SourceDef, StreamType
+from dasflex_core.model import CommandTable, SourceDef, StreamType
 
-if TYPE_CHECKING:
-    from dasflex_core.planner import Planner
-
-__all__ = ["OutputFormat", "OutputLister", "by_type", "output_formats", "output_lister",
-           "type_title"]
+__all__ = ["OutputFormat", "OutputLister", "by_type", "outputs_of", "type_title"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,22 +64,15 @@ class OutputFormat:
                         if part)
 
 
-#: Lists a source's outputs (see :func:`output_lister`).
+#: Lists a source's outputs (a planner's :meth:`~dasflex_core.planner.Planner.output_formats`).
 OutputLister = Callable[[SourceDef], Sequence[OutputFormat]]
 
 
-def output_formats(source: SourceDef, planner: Planner) -> tuple[OutputFormat, ...]:
-    """Every output ``planner`` can produce for ``source``.
-
-    In the command table's stream order; streams without a format entry
-    (internal nodes) are left out.  No reader, or a source that redirects
-    elsewhere: nothing.
-    """
-    if source.reader is None or source.redirect:
-        return ()
-    table = planner.table
+def outputs_of(table: CommandTable, streams: Iterable[StreamType]) -> tuple[OutputFormat, ...]:
+    """The outputs of ``streams`` as ``table`` offers them; streams without a format entry
+    (internal nodes) are left out."""
     found = []
-    for stream in planner.reachable_streams(source):
+    for stream in streams:
         entry = table.streams.get(stream)
         if entry is None:
             continue
@@ -97,18 +82,6 @@ def output_formats(source: SourceDef, planner: Planner) -> tuple[OutputFormat, .
             serial=_serial(stream, entry.version), style=entry.style,
         ))
     return tuple(found)
-
-
-def output_lister(planner: Planner) -> OutputLister:
-    """:func:`output_formats` with ``planner``, computed once per source."""
-    found: dict[str, tuple[OutputFormat, ...]] = {}
-
-    def outputs(source: SourceDef) -> tuple[OutputFormat, ...]:
-        if source.id not in found:
-            found[source.id] = output_formats(source, planner)
-        return found[source.id]
-
-    return outputs
 
 
 def _serial(stream: StreamType, version: str) -> str:

@@ -5,8 +5,11 @@ of data rows, raising :class:`~dasflex_core.errors.StreamError` when the
 document does not parse, holds no row, or is inconsistent (rows of
 different widths, a BINARY2 stream that is not a whole number of rows).
 Parquet and NetCDF are read with the libraries that wrote them (imported
-here only when called); VOTable with lxml, JSON and CSV with the standard
-library.
+here only when called, so that this module stays light and a server
+without them still verifies the rest); VOTable with lxml
+(:func:`~dasflex_core.xmltext.parse_root`), JSON and CSV with the standard
+library.  It stands beside the programs, outside the table family, as
+a light module ``dasflex verify`` imports.
 """
 
 from __future__ import annotations
@@ -16,8 +19,13 @@ import csv
 import io
 import json
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from dasflex_core.errors import StreamError
+from dasflex_core.xmltext import parse_root
+
+if TYPE_CHECKING:  # lxml loads with the first VOTable read back
+    from lxml.etree import _Element
 
 #: Bytes per value of the fixed-size VOTable datatypes.
 _VOTABLE_SIZES = {"boolean": 1, "unsignedByte": 1, "short": 2, "int": 4, "long": 8, "char": 1,
@@ -68,12 +76,9 @@ def netcdf_rows(data: bytes) -> int:
 
 def votable_rows(data: bytes) -> int:
     """Rows of every TABLE of a VOTable (TABLEDATA or BINARY2)."""
-    from lxml import etree
-
     try:
-        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True,
-                                                      huge_tree=True))
-    except etree.XMLSyntaxError as exc:
+        root = parse_root(data, large=True)
+    except ValueError as exc:
         raise StreamError(f"the VOTable is not well-formed XML: {exc}") from None
     rows = 0
     for table in root.iter(f"{_VOTABLE_NS}TABLE"):
@@ -92,7 +97,7 @@ def votable_rows(data: bytes) -> int:
     return _nonempty(rows, "VOTable")
 
 
-def _binary2_rows(text: str, fields: list) -> int:
+def _binary2_rows(text: str, fields: list[_Element]) -> int:
     size = (len(fields) + 7) // 8
     for field in fields:
         count = field.get("arraysize", "1")
