@@ -18,6 +18,7 @@ import base64
 import csv
 import io
 import json
+import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,8 @@ _VOTABLE_SIZES = {"boolean": 1, "unsignedByte": 1, "short": 2, "int": 4, "long":
                   "unicodeChar": 2, "float": 4, "double": 8, "floatComplex": 8,
                   "doubleComplex": 16}
 _VOTABLE_NS = "{http://www.ivoa.net/xml/VOTable/v1.3}"
+#: Held while netCDF4 reads: its C libraries (netCDF, HDF5) crash when two threads use them.
+_NETCDF_LOCK = threading.Lock()
 
 
 def _nonempty(rows: int, what: str) -> int:
@@ -55,7 +58,16 @@ def parquet_rows(data: bytes) -> int:
 
 
 def netcdf_rows(data: bytes) -> int:
-    """Records of every group of a NetCDF-4 file (each has a ``time``-like record dimension)."""
+    """Records of every group of a NetCDF-4 file (each has a ``time``-like record dimension).
+
+    One file at a time (:data:`_NETCDF_LOCK`): ``dasflex verify`` reads back
+    on several threads, and the netCDF/HDF5 C libraries are not thread-safe.
+    """
+    with _NETCDF_LOCK:
+        return _netcdf_rows(data)
+
+
+def _netcdf_rows(data: bytes) -> int:
     import netCDF4
 
     try:

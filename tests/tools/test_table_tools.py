@@ -432,6 +432,34 @@ def test_readback_counts_rows_of_every_format(monkeypatch: pytest.MonkeyPatch) -
         assert READERS[output](converted(tool, data, monkeypatch, argv)) == 9, output
 
 
+#: Reads one NetCDF file back on four threads at once, many times (dasflex verify's pool).
+CONCURRENT_NETCDF = """
+import sys, threading
+from dasflex_core.tools import readback
+data = open(sys.argv[1], "rb").read()
+read = getattr(readback, sys.argv[2])
+def work():
+    for _ in range(40):
+        assert read(data) == 9
+threads = [threading.Thread(target=work) for _ in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print("ok")
+"""
+
+
+def test_netcdf_read_back_is_safe_on_several_threads(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    """netCDF4 crashes when two threads read at once: the read-back takes one file at a time."""
+    path = tmp_path / "two.nc"
+    path.write_bytes(converted("netcdf", two_packet_types(), monkeypatch))
+    done = subprocess.run([sys.executable, "-c", CONCURRENT_NETCDF, str(path), "netcdf_rows"],
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout.strip()) == (0, "ok"), done.stderr[-2000:]
+
+
 @pytest.mark.parametrize(("output", "body", "words"), [
     ("json", b'{"tables": [{"columns": [1, 2], "data": [[1]]}]}', "1 items, not 2"),
     ("json", b'{"tables": []}', "no data row"),
