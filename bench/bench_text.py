@@ -34,6 +34,8 @@ STARTUP_TOOLS: tuple[tuple[str, list[str]], ...] = (
     ("das2_bin_avgsec", ["60"]), ("das2_bin_peakavgsec", ["60"]), ("das2_bin_avg", ["60"]),
     ("das2_bin_ratesec", ["60"]), ("das2_psd", ["16", "1"]), ("das2_histo", []),
     ("das2_to_das3", []), ("das2_cdf", []), ("das2_png", []),
+    ("das2_parquet", []), ("das2_netcdf", []), ("das2_votable", []), ("das2_json", []),
+    ("das2_plaincsv", []),
 )
 #: Input MB/s of das2C (-O2 build) on this machine, from research/das2c.md section 6.
 DAS2C_MB_PER_S = {

@@ -30,6 +30,7 @@ __all__ = [
     "FORMAT_SECFRAC",
     "FORMAT_SERIAL",
     "FORMAT_SIGDIGIT",
+    "FORMAT_STYLE",
     "FORMAT_TYPE",
     "FORMAT_VERSION",
     "FORMAT_WIDTH",
@@ -65,6 +66,8 @@ FORMAT_TYPE = "format.type"
 FORMAT_VERSION = "format.version"
 #: Output serialisation (``binary``, ``text``...).
 FORMAT_SERIAL = "format.serial"
+#: Output layout within a format (``plain``: CSV with one header row and ISO times).
+FORMAT_STYLE = "format.style"
 #: Digits of fractional seconds in text output.
 FORMAT_SECFRAC = "format.secfrac"
 #: Significant digits of values in text output.
@@ -85,7 +88,7 @@ HAPI_INCLUDE = "hapi.include"
 #: Every key above, as ``builtin.json`` declares them.
 QUERY_KEYS = frozenset({
     READ_TIME_MIN, READ_TIME_MAX, READ_TIME_INTERVAL, READ_OPTS, BIN_TIME_MAX,
-    DFT_LENGTH, DFT_SLIDE, FORMAT_TYPE, FORMAT_VERSION, FORMAT_SERIAL, FORMAT_SECFRAC,
+    DFT_LENGTH, DFT_SLIDE, FORMAT_TYPE, FORMAT_VERSION, FORMAT_SERIAL, FORMAT_STYLE, FORMAT_SECFRAC,
     FORMAT_SIGDIGIT, FORMAT_DELIM, FORMAT_HEADERS, FORMAT_WIDTH, FORMAT_HEIGHT,
     HAPI_PARAMS, HAPI_INCLUDE,
 })

@@ -162,7 +162,9 @@ class CommandDef:
     shell.  Every condition must hold for the command to run (AND); no
     conditions means always.  ``input`` is None for readers.  ``cwd`` is the
     directory the command runs in (a reader's definition directory, against
-    which relative paths resolve), or None for the server's.
+    which relative paths resolve), or None for the server's.  ``requires``
+    names the Python modules the command needs; without them the planner
+    leaves it out (:mod:`dasflex_core.commands.requirements`).
     """
 
     name: str
@@ -178,6 +180,7 @@ class CommandDef:
     cost: float = 1.0
     streaming: bool = True
     cwd: str | None = None
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,17 +188,24 @@ class Convention:
     """How one request convention maps onto ``flex`` keys.
 
     ``translate`` renames incoming keys (a None target drops the key);
-    ``defaults`` are set before the query's own values.
+    ``defaults`` are set before the query's own values; ``implies`` gives
+    defaults that apply when a key is present and override ``defaults``
+    (``format.style`` present: ``format.type`` defaults to ``csv``).
     """
 
     name: str
     translate: Mapping[str, str | None] = field(default_factory=dict)
     defaults: Mapping[str, str] = field(default_factory=dict)
+    implies: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class StreamFormat:
-    """How a stream type is offered: the format keys selecting it, MIME, extension."""
+    """How a stream type is offered: the format keys selecting it, MIME, extension.
+
+    ``style`` is the ``format.style`` value that selects it ("" for a format's
+    default layout, which requests without ``format.style`` get).
+    """
 
     stream: StreamType
     format: str
@@ -203,6 +213,7 @@ class StreamFormat:
     mime: str
     extension: str
     title: str = ""
+    style: str = ""
 
 
 @dataclass(frozen=True)

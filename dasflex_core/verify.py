@@ -4,7 +4,9 @@ For each source and example range, :func:`verify_site` plans each das output
 (das2 binary/text, das3 binary/text, CSV) with the planner, runs it with the
 runner (no HTTP) and validates the stream: das2 and das3 parse with the
 codecs, hold at least one record, and (das2) every record time lies inside
-the range, widened by the source's bin width.  Sources that publish HAPI are
+the range, widened by the source's bin width; the table formats (plain
+CSV, Parquet, NetCDF-4, VOTable, JSON) are read back and their rows counted
+(:mod:`dasflex_core.tools.readback`).  Sources that publish HAPI are
 also encoded as HAPI csv, binary and json from their das2 stream, the way
 the server does, and checked against their HAPI info: CSV column counts,
 binary record sizes, JSON rows.  Outputs the planner cannot produce for a
@@ -30,6 +32,7 @@ from dasflex_core.keys import (
     BIN_TIME_MAX,
     FLEX,
     FORMAT_SERIAL,
+    FORMAT_STYLE,
     FORMAT_TYPE,
     FORMAT_VERSION,
     READ_TIME_INTERVAL,
@@ -41,16 +44,23 @@ from dasflex_core.protocols import Server
 from dasflex_core.protocols.hapi_datasets import source_info
 from dasflex_core.protocols.hapi_encode import HapiEncoder
 from dasflex_core.settings import load_settings
+from dasflex_core.tools.readback import READERS as TABLE_READERS
 
 __all__ = ["DAS_OUTPUTS", "HAPI_OUTPUTS", "Check", "format_table", "verify_site"]
 
-#: The das outputs every source advertises, with the query keys selecting them.
+#: The outputs every source advertises (das streams, CSV, table formats) and their query keys.
 DAS_OUTPUTS: Mapping[str, Mapping[str, str]] = {
     "das2-binary": {FORMAT_VERSION: "2"},
     "das2-text": {FORMAT_VERSION: "2", FORMAT_SERIAL: "text"},
     "das3-binary": {FORMAT_VERSION: "3"},
     "das3-text": {FORMAT_VERSION: "3", FORMAT_SERIAL: "text"},
     "csv": {FORMAT_TYPE: "csv"},
+    "csv-plain": {FORMAT_TYPE: "csv", FORMAT_STYLE: "plain"},
+    "parquet": {FORMAT_TYPE: "parquet"},
+    "netcdf": {FORMAT_TYPE: "netcdf"},
+    "votable": {FORMAT_TYPE: "votable"},
+    "votable-binary": {FORMAT_TYPE: "votable", FORMAT_SERIAL: "binary"},
+    "json": {FORMAT_TYPE: "json"},
 }
 #: HAPI formats checked for sources that publish HAPI.
 HAPI_OUTPUTS = ("hapi-csv", "hapi-binary", "hapi-json")
@@ -159,6 +169,8 @@ def _validate(output: str, data: bytes, settings: Mapping[str, str], source: Any
         return _validate_das2(data, _time_window(settings, source))
     if output.startswith("das3"):
         return _validate_das3(data)
+    if output in TABLE_READERS:
+        return TABLE_READERS[output](data)
     return _validate_csv(data)
 
 

@@ -45,16 +45,18 @@ def quote_attribute(value: str) -> str:
     return '"{}"'.format(text.replace('"', "&quot;"))
 
 
-def parse_root(data: bytes, *, remove_comments: bool = False) -> _Element:
+def parse_root(data: bytes, *, remove_comments: bool = False, large: bool = False) -> _Element:
     """The root element of the XML document ``data`` (NUL and blank padding stripped).
 
     Entities are not expanded and nothing is fetched; ``remove_comments``
-    drops XML comments.  Raises ValueError with lxml's reason for bad XML.
+    drops XML comments; ``large`` lifts lxml's limits on the size of one text
+    node and the depth of the tree (a VOTable's BINARY2 stream is one text
+    node).  Raises ValueError with lxml's reason for bad XML.
     """
     from lxml import etree
 
     parser = etree.XMLParser(remove_comments=remove_comments, resolve_entities=False,
-                             no_network=True)
+                             no_network=True, huge_tree=large)
     try:
         return etree.fromstring(data.strip(b"\0 \t\r\n"), parser)
     except etree.XMLSyntaxError as exc:

@@ -28,7 +28,7 @@ CROSS_CUTTING = {
     "support": "the shared helpers (no tests)",
     "conformance": "the das2C conformance vectors (data, no tests)",
     "security": "hostile input and access rules across every front end",
-    "browser": "the first run in a real browser, across the whole server",
+    "browser": "a real browser (and pandas) against a real server: the first run, the formats",
     "fuzz": "hypothesis on every parser",
 }
 #: The front-end adapters: tests/flask tests dasflex_flask, and so on.

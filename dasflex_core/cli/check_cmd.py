@@ -11,6 +11,10 @@ from dasflex_core.cli.common import (
     fail,
     one_line_errors,
 )
+from dasflex_core.commands.extras import install_hint
+from dasflex_core.commands.requirements import UnavailableOutput, unavailable_outputs
+from dasflex_core.model import Site
+from dasflex_core.planner import planner_for_site
 from dasflex_core.sources.loader import scan_site
 
 
@@ -19,7 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = add_command(
         subparsers, "check",
         description="Load every DSDF and JSON source definition of a site and print each "
-                    "problem (file, line or key, reason).  Exit status 1 if any.",
+                    "problem (file, line or key, reason).  Exit status 1 if any.  Output "
+                    "formats that are off because a Python module is missing are listed "
+                    "(not an error).",
     )
     add_site_option(parser)
     parser.set_defaults(run=run)
@@ -37,4 +43,21 @@ def run(args: argparse.Namespace) -> int:
         return fail("check", f"{count} problem{'s' if count > 1 else ''} in {site_dir}")
     site = report.site
     print(f"OK: {len(site)} sources, {len(site.directories)} directories in {site.root}")
+    for line in formats_off(site):
+        print(line)
     return 0
+
+
+def formats_off(site: Site) -> list[str]:
+    """One line per output format this installation cannot make, with the reason."""
+    table = planner_for_site(site).table
+    return [off_message(output) for output in unavailable_outputs(table)]
+
+
+def off_message(output: UnavailableOutput) -> str:
+    """One line: which format is off, which modules are missing and how to install them."""
+    modules = ", ".join(output.missing)
+    hints = "; ".join(dict.fromkeys(install_hint(module) for module in output.missing))
+    noun, verb = ("module", "is") if len(output.missing) == 1 else ("modules", "are")
+    return (f"format {output.format} is off: the Python {noun} {modules} {verb} not "
+            f"installed ({hints})")

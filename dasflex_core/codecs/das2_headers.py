@@ -31,6 +31,8 @@ MAX_YSCAN_ITEMS = 249_999
 MAX_PLANES = 100
 #: The fill value when no property gives one.
 DEFAULT_FILL = -1e31
+#: das2C's relative fill tolerance: a value ``v`` is fill when ``|(fill - v) / fill| < 1e-5``.
+FILL_TOLERANCE = 1e-5
 
 PLANE_KINDS = ("x", "y", "z", "yscan")
 
@@ -318,14 +320,15 @@ def plane_fill(plane: Plane, packet: PacketHeader, stream: StreamHeader | None) 
 
 
 def fill_mask(values: np.ndarray, fill: float | None) -> np.ndarray:
-    """Boolean mask of fill values: das2C's ``|(fill - v) / fill| < 1e-5`` (NaN is not fill)."""
+    """Boolean mask of fill values: das2C's ``|(fill - v) / fill| <`` :data:`FILL_TOLERANCE`
+    (NaN is not fill)."""
     values = np.asarray(values, dtype=np.float64)
     if fill is None:
         return np.zeros(values.shape, dtype=bool)
     if fill == 0:
         return values == 0
     with np.errstate(invalid="ignore", over="ignore"):
-        return np.abs((fill - values) / fill) < 1e-5
+        return np.abs((fill - values) / fill) < FILL_TOLERANCE
 
 
 # ----------------------------------------------------------------------- parsing

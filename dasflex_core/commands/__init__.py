@@ -97,13 +97,14 @@ def parse_command_table(document: Mapping[str, Any], where: str) -> CommandTable
         stream = _stream_type(text, where, f"streams/{text}")
         streams[stream] = StreamFormat(
             stream, entry["format"], entry.get("version", ""), entry["mime"],
-            entry["extension"], entry.get("title", ""),
+            entry["extension"], entry.get("title", ""), entry.get("style", ""),
         )
     params = {key: _param(key, entry, where) for key, entry in document.get("params", {}).items()}
     aliases = {key: dict(entry["aliases"]) for key, entry in document.get("params", {}).items()
                if entry.get("aliases")}
     conventions = {
-        name: Convention(name, dict(entry.get("translate", {})), dict(entry.get("defaults", {})))
+        name: Convention(name, dict(entry.get("translate", {})), dict(entry.get("defaults", {})),
+                         {key: dict(value) for key, value in entry.get("implies", {}).items()})
         for name, entry in document.get("conventions", {}).items()
     }
     value_maps = {name: {key: dict(values) for key, values in entry.get("values", {}).items()}
@@ -169,6 +170,7 @@ def _commands(name: str, entry: Mapping[str, Any], where: str) -> list[CommandDe
         order=int(entry.get("order", 0)),
         cost=float(entry.get("cost", 1.0)),
         streaming=bool(entry.get("streaming", True)),
+        requires=tuple(entry.get("requires", ())),
     )
     inputs = entry.get("input")
     if inputs is None:

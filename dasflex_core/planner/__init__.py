@@ -46,6 +46,7 @@ from dasflex_core.cache import BlockJob
 from dasflex_core.cache.choice import CacheChoice, CachePolicy
 from dasflex_core.cache.store import CacheIndex
 from dasflex_core.commands import builtin_commands
+from dasflex_core.commands.outputs import OutputFormat, outputs_of
 from dasflex_core.errors import NoPipelineError, NotFoundError
 from dasflex_core.model import (
     CommandDef,
@@ -63,6 +64,7 @@ from dasflex_core.planner.search import (
     START,
     TRANSFORM_ROLES,
     add_command,
+    available_commands,
     build_graph,
     cheapest_path,
     edge_command,
@@ -278,6 +280,49 @@ class Planner:
         templates are reported then (as DefinitionError) and requests are fast.
         """
         self._prepared(source)
+
+    def reachable_streams(self, source: SourceDef) -> tuple[StreamType, ...]:
+        """The stream types a request for ``source`` can end in without a transform.
+
+        Every stream reachable from the readers through formatters and
+        converters whose modules are installed (no PSD, no reduction), in the
+        command table's stream order; see :meth:`output_formats`.  Walks the commands
+        directly (no graph is built, so networkx stays unloaded).
+        """
+        commands = [c for c in available_commands(source, self.table.commands)
+                    if c.role not in TRANSFORM_ROLES]
+        reached = {c.output for c in commands if c.input is None}
+        grown = True
+        while grown:
+            found = {c.output for c in commands if c.input in reached} - reached
+            reached |= found
+            grown = bool(found)
+        ordered = [stream for stream in self.table.streams if stream in reached]
+        return tuple(ordered) + tuple(sorted(reached - set(ordered)))
+
+    def output_formats(self, source: SourceDef) -> tuple[OutputFormat, ...]:
+        """Every output this planner can produce for ``source``, in the table's stream order.
+
+        The one place discovery asks (``flex.json``, the request form's
+        menus): the :meth:`reachable_streams` that have a format entry.  An
+        output whose commands need a Python module that is not installed has
+        no edge, so it is not listed; a source without a reader, or one that
+        redirects elsewhere, offers nothing.
+
+        Examples
+        --------
+        >>> from dasflex_core.model import CommandDef, CommandRole, SourceDef, DAS2_BINARY
+        >>> reader = CommandDef("reader", CommandRole.READER, ("rdr",), DAS2_BINARY)
+        >>> source = SourceDef("Examples/Demo", "Demo", "/x/Demo.dsdf", commands=(reader,))
+        >>> found = {output.key: output for output in Planner().output_formats(source)}
+        >>> found["das/2/binary"].query
+        {'format.type': 'das', 'format.version': '2', 'format.serial': 'binary'}
+        >>> found["parquet"].mime
+        'application/vnd.apache.parquet'
+        """
+        if source.reader is None or source.redirect:
+            return ()
+        return outputs_of(self.table, self.reachable_streams(source))
 
     def _prepared(self, source: SourceDef) -> _SourcePlan:
         """The cached graph and templates of ``source`` (rebuilt if it changed)."""

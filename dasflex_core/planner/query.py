@@ -65,7 +65,7 @@ def convention_rules(table: CommandTable, name: str, source: SourceDef | None = 
     if own is None:
         return base
     return Convention(name, {**base.translate, **own.translate},
-                      {**base.defaults, **own.defaults})
+                      {**base.defaults, **own.defaults}, {**base.implies, **own.implies})
 
 
 def translate(table: CommandTable, query: Mapping[str, str], convention: str,
@@ -73,8 +73,12 @@ def translate(table: CommandTable, query: Mapping[str, str], convention: str,
     """``query`` in ``flex`` keys: renamed, values mapped, the convention's defaults added.
 
     Empty values count as absent (HTML forms send every field); keys the
-    convention drops (das2 ``server``, ``dataset``) are left out.  Values are
-    not checked (see :func:`checked_values`).
+    convention drops (das2 ``server``, ``dataset``) are left out.  A key the
+    query gives brings the convention's ``implies`` defaults for it, which
+    win over the plain defaults; an implied empty value removes a default
+    (``format.style`` given: ``format.type`` is ``csv`` and das2's
+    ``format.version`` default goes).  Values are not checked (see
+    :func:`checked_values`).
 
     Raises
     ------
@@ -93,7 +97,10 @@ def translate(table: CommandTable, query: Mapping[str, str], convention: str,
         if target in translated:
             raise QueryError(f"Query parameter '{target}' is given more than once")
         translated[target] = value
-    return {**rules.defaults, **translated}
+    implied = {key: value for given in translated
+               for key, value in rules.implies.get(given, {}).items()}
+    merged = {**rules.defaults, **implied, **translated}
+    return {key: value for key, value in merged.items() if value != ""}
 
 
 def checked_values(table: CommandTable, source: SourceDef, values: Mapping[str, str],
@@ -240,20 +247,25 @@ def required_roles(transforms: Iterable[CommandDef],
 
 
 def wanted_streams(table: CommandTable, values: Mapping[str, str]) -> list[StreamFormat]:
-    """The stream formats that satisfy format.type/version/serial."""
+    """The stream formats that satisfy format.type/version/serial/style.
+
+    Without ``format.style`` only a format's default layout (style "") is wanted.
+    """
     kind = values.get(keys.FORMAT_TYPE, "das")
     version = values.get(keys.FORMAT_VERSION)
     version = _VERSION_ALIASES.get(version or "", version)
     serial = values.get(keys.FORMAT_SERIAL)
+    style = values.get(keys.FORMAT_STYLE, "")
     return [
         found for found in table.streams.values()
         if found.format == kind
         and (not version or found.version == version)
         and (not serial or found.stream.serial in (serial, ""))
+        and found.style == style
     ]
 
 
 def asked_format(values: Mapping[str, str]) -> str:
-    """The asked output format as ``type/version/serial`` (for messages)."""
-    parts = (keys.FORMAT_TYPE, keys.FORMAT_VERSION, keys.FORMAT_SERIAL)
+    """The asked output format as ``type/version/serial/style`` (for messages)."""
+    parts = (keys.FORMAT_TYPE, keys.FORMAT_VERSION, keys.FORMAT_SERIAL, keys.FORMAT_STYLE)
     return "/".join(values[key] for key in parts if values.get(key)) or "das"

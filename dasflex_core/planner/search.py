@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypedDict
 
+from dasflex_core.commands.requirements import command_available
 from dasflex_core.model import (
     CommandDef,
     CommandRole,
@@ -43,6 +44,7 @@ __all__ = [
     "EdgeData",
     "Stream",
     "add_command",
+    "available_commands",
     "build_graph",
     "cheapest_path",
     "edge_command",
@@ -76,7 +78,9 @@ def build_graph(source: SourceDef, commands: Iterable[CommandDef] = ()) -> nx.Mu
     Nodes are :class:`StreamType` values plus :data:`START`; each edge is one
     command (key: its name) with ``command`` and ``cost`` attributes.  A
     source's own transform or reducer replaces the built-in ones of that role;
-    a source that is not reducible gets no reducer.
+    a source that is not reducible gets no reducer; a command whose Python
+    modules (``requires``) are not installed gets no edge
+    (:func:`available_commands`).
 
     Examples
     --------
@@ -90,7 +94,7 @@ def build_graph(source: SourceDef, commands: Iterable[CommandDef] = ()) -> nx.Mu
 
     graph = nx.MultiDiGraph()
     graph.add_node(START)
-    for command in _effective_commands(source, tuple(commands)):
+    for command in available_commands(source, commands):
         add_command(graph, command)
     return graph
 
@@ -100,6 +104,11 @@ def add_command(graph: nx.MultiDiGraph, command: CommandDef) -> None:
     origin = START if command.input is None else command.input
     graph.add_edge(origin, command.output, key=_edge_key(graph, origin, command),
                    command=command, cost=command.cost)
+
+
+def available_commands(source: SourceDef, extra: Iterable[CommandDef]) -> list[CommandDef]:
+    """The commands ``source`` gets (:func:`build_graph`) whose required modules are installed."""
+    return [c for c in _effective_commands(source, tuple(extra)) if command_available(c)]
 
 
 def _effective_commands(source: SourceDef, extra: tuple[CommandDef, ...]) -> list[CommandDef]:

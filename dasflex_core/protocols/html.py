@@ -8,24 +8,37 @@ keys, so the browser's own URL is one the server accepts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+from dasflex_core.commands.outputs import OutputFormat, by_type, type_title
 from dasflex_core.errors import NotFoundError
 from dasflex_core.http import MIME_HTML, Request, Response, error_response, text_response
-from dasflex_core.protocols import Server, nodes
+from dasflex_core.keys import (
+    FORMAT_HEIGHT,
+    FORMAT_SERIAL,
+    FORMAT_STYLE,
+    FORMAT_TYPE,
+    FORMAT_VERSION,
+    FORMAT_WIDTH,
+    READ_TIME_MAX,
+    READ_TIME_MIN,
+)
+from dasflex_core.protocols import Server, nodes, site_planner
 from dasflex_core.protocols.admin import COVERAGE_SIZE, coverage_link
 
 if TYPE_CHECKING:
     from dasflex_core.model import Param, SourceDef
 
-#: Format choices offered by forms: (key, ((value, label), ...)).
-FORMAT_CHOICES = (
-    ("format.type", (("", "source default"), ("das", "das stream"), ("csv", "CSV"))),
-    ("format.version", (("", "source default"), ("2", "das2"), ("3", "das3"))),
-    ("format.serial", (("", "source default"), ("binary", "binary"), ("text", "text"))),
-)
+#: The keys after ``format.type`` that select an output, in the order the form
+#: shows them, with the :class:`~dasflex_core.commands.outputs.OutputFormat` attribute
+#: each one selects.
+_FORMAT_ATTRIBUTES = ((FORMAT_VERSION, "version"), (FORMAT_SERIAL, "serial"),
+                      (FORMAT_STYLE, "style"))
+#: Format menus: ``(key, ((value, label), ...))`` per key.
+FormatMenus = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
 
 #: Width and height in pixels of the quick-look PNG on a request form.
 PREVIEW_SIZE = (640, 360)
@@ -91,7 +104,7 @@ def _sample_source(server: Server) -> SourceDef | None:
 def _sample_links(server: Server, request: Request, source: SourceDef) -> list[tuple[str, str]]:
     base = server.base_url(request)
     settings = source.examples[0].settings if source.examples else {}
-    begin, end = settings.get("read.time.min", ""), settings.get("read.time.max", "")
+    begin, end = settings.get(READ_TIME_MIN, ""), settings.get(READ_TIME_MAX, "")
     legacy = urlencode({"server": "dataset", "dataset": source.id,
                         "start_time": begin, "end_time": end})
     return [
@@ -170,7 +183,8 @@ def form(server: Server, request: Request, source_path: str) -> Response:
         parts.append(
             f'<form method="get" action="{escape(action)}">'
             f"<fieldset><legend>Query</legend>{fields}</fieldset>"
-            f"<fieldset><legend>Format</legend>{_format_fields()}</fieldset>"
+            f"<fieldset><legend>Format</legend>{_format_fields(_outputs(server, request, source))}"
+            "</fieldset>"
             '<p><button type="submit">Download</button></p></form>'
         )
         return _respond(request, server, source.title or source.id, "\n".join(parts))
@@ -183,8 +197,8 @@ def preview_url(source: SourceDef, action: str) -> str | None:
     if not source.examples or source.reader is None or source.redirect:
         return None
     settings = dict(source.examples[0].settings)
-    settings.update({"format.type": "png", "format.width": str(PREVIEW_SIZE[0]),
-                     "format.height": str(PREVIEW_SIZE[1])})
+    settings.update({FORMAT_TYPE: "png", FORMAT_WIDTH: str(PREVIEW_SIZE[0]),
+                     FORMAT_HEIGHT: str(PREVIEW_SIZE[1])})
     return f"{action}?{urlencode(settings)}"
 
 
@@ -240,10 +254,40 @@ def _param_field(param: Param) -> str:
     return f'<p title="{title}"><label>{label}{units}</label> {control}</p>'
 
 
-def _format_fields() -> str:
+def format_choices(outputs: Sequence[OutputFormat]) -> FormatMenus:
+    """The form's format menus: ``(key, ((value, label), ...))`` for each key that varies.
+
+    Built from the outputs the planner can produce for the source
+    (:meth:`~dasflex_core.planner.Planner.output_formats`); the empty value keeps the
+    source's default.
+    """
+    groups = by_type(outputs)
+    menus = [(FORMAT_TYPE, tuple((kind, type_title(kind, members))
+                                   for kind, members in groups.items()))]
+    for key, attribute in _FORMAT_ATTRIBUTES:
+        values = dict.fromkeys(getattr(output, attribute) for output in outputs)
+        values.pop("", None)
+        if values:
+            menus.append((key, tuple((value, _choice_label(attribute, value, outputs))
+                                     for value in values)))
+    return tuple((key, (("", "source default"), *choices)) for key, choices in menus)
+
+
+def _choice_label(attribute: str, value: str, outputs: Sequence[OutputFormat]) -> str:
+    """``value (types that use it)``, e.g. ``2 (das)`` or ``plain (csv)``."""
+    kinds = dict.fromkeys(o.type for o in outputs if getattr(o, attribute) == value)
+    return f"{value} ({', '.join(kinds)})"
+
+
+def _outputs(server: Server, request: Request, source: SourceDef) -> Sequence[OutputFormat]:
+    """The outputs of ``source`` with the site's command table."""
+    return site_planner(server, request).output_formats(source)
+
+
+def _format_fields(outputs: Sequence[OutputFormat]) -> str:
     fields = []
-    for key, choices in FORMAT_CHOICES:
-        options = "".join(f'<option value="{value}">{escape(label)}</option>'
+    for key, choices in format_choices(outputs):
+        options = "".join(f'<option value="{escape(value)}">{escape(label)}</option>'
                           for value, label in choices)
         fields.append(f'<p><label>{key}</label> <select name="{key}">{options}</select></p>')
     return "".join(fields)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from dasflex_core.errors import NotFoundError
 from dasflex_core.http import Request
-from dasflex_core.protocols import Server, catalog_filter
+from dasflex_core.protocols import Server, catalog_filter, site_planner
 from dasflex_core.sources.catalog import build_files, listed_site
 from dasflex_core.sources.catalog import das2_list as build_list
 
@@ -34,8 +34,8 @@ def site_files(server: Server, request: Request) -> Mapping[str, bytes]:
     unlisted = unlisted_ids(server, request)
 
     def build() -> Mapping[str, bytes]:
-        files = build_files(server.site, base, server_name=server.settings.server_id,
-                            unlisted=unlisted)
+        files = build_files(server.site, base, site_planner(server, request).output_formats,
+                            server_name=server.settings.server_id, unlisted=unlisted)
         return {
             name.strip("/"): content.encode("utf-8") if isinstance(content, str) else content
             for name, content in files.items()

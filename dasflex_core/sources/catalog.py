@@ -21,13 +21,14 @@ import copy
 import csv
 import io
 import json
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from dasflex_core import keys
 from dasflex_core.commands import builtin_commands
+from dasflex_core.commands.outputs import OutputFormat, OutputLister, by_type, type_title
 from dasflex_core.model import (
     Directory,
     Example,
@@ -43,10 +44,6 @@ NODE_MIME = "application/json"
 D2T_MIME = "text/vnd.das2.das2stream"
 SEPARATOR = "/"
 ROOT_TITLE = "Local Root Catalog"
-
-#: Stream MIME types every das2 source can be turned into (by the server's tools).
-DAS2_PROVIDES = ("application/vnd.das2.das2stream", "text/vnd.das2.das2stream",
-                 "application/vnd.das.stream", "text/vnd.das.stream", "text/csv")
 
 #: Interface property names of the time parameters (v0.7 and das2py layouts).
 _TIME_PROPS = {
@@ -239,28 +236,43 @@ def _option_props(source: SourceDef) -> dict[str, Any]:
     return props
 
 
-def _formats() -> dict[str, Any]:
-    """The output formats every das2 source offers through the server's tools."""
-    das = {
-        "label": "das stream",
-        "props": {
-            "version": {"label": "Version", "type": "enum", "value": "das2",
-                        "set": {"param": keys.FORMAT_VERSION,
-                                "enum": [{"value": "das2", "pval": "2"}, {"value": "das3", "pval": "3"}]}},
-            "serial": {"label": "Encoding", "type": "enum", "value": "binary",
-                       "set": {"param": keys.FORMAT_SERIAL,
-                               "enum": [{"value": "binary", "pval": "binary"},
-                                        {"value": "text", "pval": "text"}]}},
-        },
-        "mimeTypes": list(DAS2_PROVIDES[:4]),
-    }
-    delimited = {
-        "label": "Delimited text",
-        "props": {"enabled": {"label": "CSV", "type": "boolean", "value": False, "xorGroup": "format",
-                              "set": {"param": keys.FORMAT_TYPE, "value": True, "pval": "csv"}}},
-        "mimeTypes": ["text/csv"],
-    }
-    return {"das": das, "csv": delimited}
+def _formats(outputs: Sequence[OutputFormat]) -> dict[str, Any]:
+    """``interface.formats``: one entry per ``format.type`` the planner can produce.
+
+    The first type (das) is the default; every other type has an ``enabled``
+    switch (one of the ``format`` xorGroup); a type with several versions,
+    serialisations or styles gets an enum property per key that varies.
+    """
+    formats: dict[str, Any] = {}
+    for number, (kind, members) in enumerate(by_type(outputs).items()):
+        props: dict[str, Any] = {}
+        if number:
+            props["enabled"] = {"label": type_title(kind, members), "type": "boolean",
+                                "value": False, "xorGroup": "format",
+                                "set": {"param": keys.FORMAT_TYPE, "value": True, "pval": kind}}
+        for prop, key, attribute in _FORMAT_PROPS:
+            values = list(dict.fromkeys(getattr(m, attribute) for m in members))
+            if len(values) > 1:
+                props[prop] = {"label": prop.capitalize() if prop != "serial" else "Encoding",
+                               "type": "enum", "value": _choice(kind, values[0]),
+                               "set": {"param": key, "enum": [
+                                   {"value": _choice(kind, value), "pval": value}
+                                   for value in values]}}
+        formats[kind] = {"label": type_title(kind, members), "props": props,
+                         "mimeTypes": list(dict.fromkeys(m.mime for m in members))}
+    return formats
+
+
+#: (interface property, query key, OutputFormat attribute) of the keys that select an output.
+_FORMAT_PROPS = (("version", keys.FORMAT_VERSION, "version"),
+                 ("serial", keys.FORMAT_SERIAL, "serial"), ("style", keys.FORMAT_STYLE, "style"))
+
+
+def _choice(kind: str, value: str) -> str:
+    """How an enum choice is named: ``das2`` for das version 2, ``default`` for no style."""
+    if not value:
+        return "default"
+    return f"{kind}{value}" if value.isdigit() else value
 
 
 def _example_settings(source: SourceDef, example: Example) -> dict[str, Any]:
@@ -280,8 +292,9 @@ def _example_settings(source: SourceDef, example: Example) -> dict[str, Any]:
     return settings
 
 
-def http_stream_src(source: SourceDef, urls: Urls) -> dict[str, Any]:
-    """The HttpStreamSrc v0.7 node (``flex.json``)."""
+def http_stream_src(source: SourceDef, urls: Urls,
+                    outputs: Sequence[OutputFormat]) -> dict[str, Any]:
+    """The HttpStreamSrc v0.7 node (``flex.json``) offering the source's ``outputs``."""
     authorization, authentications = _authorization(source)
     protocol: dict[str, Any] = {
         "method": "GET",
@@ -295,7 +308,7 @@ def http_stream_src(source: SourceDef, urls: Urls) -> dict[str, Any]:
     coords, data = _variable_groups(source)
     interface: dict[str, Any] = {"coords": coords, "data": data,
                                  "options": {"label": "Options", "props": _option_props(source)},
-                                 "formats": _formats(),
+                                 "formats": _formats(outputs),
                                  "examples": [{"label": e.label, "settings": _example_settings(source, e)}
                                               for e in source.examples]}
     interface.update(copy.deepcopy(dict(source.interface or {})))
@@ -312,9 +325,10 @@ def http_stream_src(source: SourceDef, urls: Urls) -> dict[str, Any]:
     })
 
 
-def websock_src(source: SourceDef, urls: Urls) -> dict[str, Any]:
+def websock_src(source: SourceDef, urls: Urls,
+                outputs: Sequence[OutputFormat]) -> dict[str, Any]:
     """The WebSockSrc v0.1 node (``flexRT.json``) of a real-time source."""
-    node = http_stream_src(source, urls)
+    node = http_stream_src(source, urls, outputs)
     node["type"] = "WebSockSrc"
     node["version"] = "0.1"
     protocol = node["protocol"]
@@ -425,9 +439,14 @@ def _stub(kind: str, name: str, title: str, mime: str, urls: list[str],
     return stub
 
 
-def source_set(source: SourceDef, urls: Urls) -> dict[str, Any]:
-    """The SourceSet node: the source's metadata and its interface nodes."""
-    provides = DAS2_PROVIDES if source.output and source.output.mime == "das2" else ()
+def source_set(source: SourceDef, urls: Urls,
+               outputs: Sequence[OutputFormat]) -> dict[str, Any]:
+    """The SourceSet node: the source's metadata and its interface nodes.
+
+    Each interface ``provides`` the MIME types of the source's ``outputs``
+    (:meth:`~dasflex_core.planner.Planner.output_formats`).
+    """
+    provides = tuple(dict.fromkeys(output.mime for output in outputs))
     catalog = {
         "flex": _stub("HttpStreamSrc", "flex", "das3 (flex) query interface", NODE_MIME,
                       [urls.source_file(source.id, "flex.json")], provides),
@@ -494,26 +513,28 @@ def root_node(site: Site, urls: Urls, *, title: str = "") -> dict[str, Any]:
     return catalog_node(site, "", urls, title=title or root.title or ROOT_TITLE)
 
 
-def combined_catalog(site: Site, urls: Urls, *, server_name: str = "dasflex") -> dict[str, Any]:
+def combined_catalog(site: Site, urls: Urls, *, server_name: str = "dasflex",
+                     outputs: OutputLister) -> dict[str, Any]:
     """The root with every Catalog and SourceSet node expanded in place (``catalog.json``)."""
-    return _expanded(site, "", urls, title=f"Combined {server_name} Server Catalog")
+    return _expanded(site, "", urls, outputs, title=f"Combined {server_name} Server Catalog")
 
 
-def _expanded(site: Site, dir_id: str, urls: Urls, *, title: str = "") -> dict[str, Any]:
+def _expanded(site: Site, dir_id: str, urls: Urls, outputs: OutputLister, *,
+              title: str = "") -> dict[str, Any]:
     node = catalog_node(site, dir_id, urls, title=title)
     prefix = f"{dir_id}/" if dir_id else ""
     for key, entry in node.get("catalog", {}).items():
         child_id = prefix + entry["name"]
         if entry["type"] == "Catalog":
-            child = _expanded(site, child_id, urls)
+            child = _expanded(site, child_id, urls, outputs)
         else:
             source = site.get(child_id)
-            child = source_set(source, urls) if source else {}
+            child = source_set(source, urls, outputs(source)) if source else {}
         node["catalog"][key] = {**child, "name": entry["name"], "urls": entry["urls"]}
     return node
 
 
-def _node_rows(site: Site, urls: Urls) -> Iterator[list[str]]:
+def _node_rows(site: Site, urls: Urls, outputs: OutputLister) -> Iterator[list[str]]:
     yield ["", "Catalog", root_node(site, urls)["title"], urls.node(""), NODE_MIME]
     dir_ids = sorted({"/".join(s.id.split("/")[:d]) for s in visible_sources(site)
                       for d in range(1, s.id.count("/") + 1)})
@@ -522,17 +543,17 @@ def _node_rows(site: Site, urls: Urls) -> Iterator[list[str]]:
         yield [dir_id, "Catalog", directory.title, urls.node(dir_id), NODE_MIME]
     for source in visible_sources(site):
         yield [source.id, "SourceSet", source.title, urls.node(source.id), NODE_MIME]
-        for name, stub in source_set(source, urls)["catalog"].items():
+        for name, stub in source_set(source, urls, outputs(source))["catalog"].items():
             yield [f"{source.id}/{name}", stub["type"], stub["description"], stub["urls"][0],
                    stub["mime"], *stub.get("provides", [])]
 
 
-def nodes_csv(site: Site, urls: Urls) -> str:
+def nodes_csv(site: Site, urls: Urls, outputs: OutputLister) -> str:
     """Every node, one CSV row each: LocalID, Type, Title, URL, Item-MIME, Provides-MIME..."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["LocalID", "Type", "Title", "URL", "Item-MIME", "Provides-MIME"])
-    writer.writerows(_node_rows(site, urls))
+    writer.writerows(_node_rows(site, urls, outputs))
     return out.getvalue()
 
 
@@ -542,17 +563,18 @@ def _json(document: Mapping[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def source_files(source: SourceDef, urls: Urls) -> dict[str, str | bytes]:
+def source_files(source: SourceDef, urls: Urls,
+                 outputs: Sequence[OutputFormat]) -> dict[str, str | bytes]:
     """The files of one source: its SourceSet node and its directory's nodes."""
     path = f"source/{source.id.lower()}"
     files: dict[str, str | bytes] = {
-        f"{path}.json": _json(source_set(source, urls)),
-        f"{path}/flex.json": _json(http_stream_src(source, urls)),
+        f"{path}.json": _json(source_set(source, urls, outputs)),
+        f"{path}/flex.json": _json(http_stream_src(source, urls, outputs)),
         f"{path}/das2py.json": _json(das2py_stream_src(source, urls)),
         f"{path}/das2.d2t": dsdf_stream(source),
     }
     if source.realtime:
-        files[f"{path}/flexRT.json"] = _json(websock_src(source, urls))
+        files[f"{path}/flexRT.json"] = _json(websock_src(source, urls, outputs))
     return files
 
 
@@ -564,7 +586,8 @@ def listed_site(site: Site, unlisted: Collection[str] = ()) -> Site:
     return Site(site.root, kept, site.directories, site.commands)
 
 
-def build_files(site: Site, base_url: str, *, websocket_url: str | None = None,
+def build_files(site: Site, base_url: str, outputs: OutputLister, *,
+                websocket_url: str | None = None,
                 server_name: str = "dasflex",
                 unlisted: Collection[str] = ()) -> dict[str, str | bytes]:
     """Every catalog file by its path below the server root (see the module docstring).
@@ -573,18 +596,21 @@ def build_files(site: Site, base_url: str, *, websocket_url: str | None = None,
     out of every listing (the das2 list, the Catalog nodes, ``catalog.json``
     and ``nodes.csv``); their own files are still built, for clients that
     know the id (their ``authorization`` block says to authenticate).
+    ``flex.json`` lists the formats ``outputs`` gives for each source (the
+    planner's, :meth:`~dasflex_core.planner.Planner.output_formats`).
     """
     urls = Urls.from_base(base_url, websocket_url)
     listed = listed_site(site, unlisted)
     files: dict[str, str | bytes] = {
         "das2list.txt": das2_list(listed),
         "root.json": _json(root_node(listed, urls)),
-        "catalog.json": _json(combined_catalog(listed, urls, server_name=server_name)),
-        "nodes.csv": nodes_csv(listed, urls),
+        "catalog.json": _json(combined_catalog(listed, urls, server_name=server_name,
+                                               outputs=outputs)),
+        "nodes.csv": nodes_csv(listed, urls, outputs),
     }
-    for row in _node_rows(listed, urls):
+    for row in _node_rows(listed, urls, outputs):
         if row[1] == "Catalog" and row[0]:
             files[f"source/{row[0].lower()}.json"] = _json(catalog_node(listed, row[0], urls))
     for source in site:
-        files.update(source_files(source, urls))
+        files.update(source_files(source, urls, outputs(source)))
     return files

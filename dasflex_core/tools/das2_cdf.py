@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from dasflex_core.tools.program import ToolParser, run_tool
+from dasflex_core.tools.program import ToolParser, add_tmpdir_option, run_tool
 
 PROGRAM = "das2_cdf"
 DESCRIPTION = """\
@@ -30,8 +30,7 @@ def build_parser() -> ToolParser:
     parser.add_argument("-g", "--global", dest="globals", type=_global_setting, action="append",
                         default=[], metavar="NAME=VALUE",
                         help="set (or override) a global attribute; may be repeated")
-    parser.add_argument("-T", "--tmpdir", metavar="DIR",
-                        help="directory for the temporary CDF file (default: $TMPDIR)")
+    add_tmpdir_option(parser, "the temporary CDF file")
     return parser
 
 

@@ -113,6 +113,25 @@ def add_text_options(parser: argparse.ArgumentParser, text_help: str, max_digits
                         help="with -t: fractional seconds digits of times (default 3)")
 
 
+def add_table_text_options(parser: argparse.ArgumentParser) -> None:
+    """The ``-s N`` and ``-r N`` options of the table formats written as text (JSON, VOTable, CSV).
+
+    Both are None when not given: the writers' exact defaults (nanosecond
+    times, the digits that round-trip each float type).
+    """
+    parser.add_argument("-s", dest="time_digits", type=int_in_range(0, 9), metavar="N",
+                        help="fractional-second digits of times (0-9; default: exact nanoseconds)")
+    parser.add_argument("-r", dest="digits", type=int_in_range(2, 17), metavar="N",
+                        help="significant digits of reals (2-17; default: exact for the type, "
+                             "9 for float32, 17 for float64)")
+
+
+def add_tmpdir_option(parser: argparse.ArgumentParser, what: str = "temporary files") -> None:
+    """``-T DIR`` (``--tmpdir``): where the tool writes ``what`` (None: ``$TMPDIR``)."""
+    parser.add_argument("-T", "--tmpdir", metavar="DIR",
+                        help=f"directory for {what} (default: $TMPDIR)")
+
+
 def report_error(prog: str, message: str) -> None:
     """Write ``PROG: error: MESSAGE`` as one line to stderr."""
     _report(prog, "error", message)

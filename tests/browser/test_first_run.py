@@ -9,8 +9,6 @@ it, so a missing browser fails the test rather than skipping it.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -19,15 +17,12 @@ from urllib.parse import urljoin
 
 import pytest
 
+from tests.support.browser import chromium
 from tests.support.http import basic_header
-from tests.support.system import require_program
+from tests.support.paths import EXAMPLE_SITE
+from tests.support.processes import dasflex_env
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
 WINDOW_SIZE = (1200, 1600)
-BROWSER_SECONDS = 60
-EXAMPLE_SITE = Path(__file__).resolve().parents[2] / "examples" / "site"
 EXAMPLE_USER, EXAMPLE_PASSWORD, EXAMPLE_GROUP = "ann", "first-run-secret", "testgroup"
 #: Examples with access rules: anonymous listings leave them out.
 PROTECTED_EXAMPLES = ("Auth",)
@@ -40,10 +35,6 @@ def example_source_names() -> list[str]:
     folder = EXAMPLE_SITE / "Examples"
     return sorted(path.stem for path in folder.iterdir()
                   if path.suffix in (".dsdf", ".json") and not path.stem.startswith("_"))
-
-
-def require_chromium() -> None:
-    require_program(str(CHROMIUM.name), "chromium")
 
 
 @pytest.fixture(scope="module")
@@ -62,20 +53,8 @@ def accounts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def server_url(accounts: dict[str, str], dasflex_server) -> Iterator[str]:
     """``dasflex serve`` exactly as the README runs it, on a free port; yields its printed URL."""
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("DASFLEX_")}
-    environment.update(accounts)
-    with dasflex_server("--workers", "2", env=environment) as url:
+    with dasflex_server("--workers", "2", env=dasflex_env(**accounts)) as url:
         yield url + "/"
-
-
-def chromium(profile: Path, *arguments: str) -> str:
-    """Run headless Chromium with a fresh profile; return its stdout."""
-    require_chromium()
-    command = [str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *arguments]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=BROWSER_SECONDS,
-                          stdin=subprocess.DEVNULL)
-    assert done.returncode == 0, f"chromium failed: {done.stderr[-1500:]}"
-    return done.stdout
 
 
 def rendered_dom(tmp_path: Path, url: str):

@@ -8,7 +8,8 @@ import sys
 
 def _modules_after(code: str) -> set[str]:
     """The heavy modules loaded after running ``code`` in a fresh interpreter."""
-    probe = code + "\nimport sys\nprint(' '.join(m for m in ('numpy', 'networkx', 'jsonschema') if m in sys.modules))"
+    probe = code + ("\nimport sys\nprint(' '.join(m for m in ('numpy', 'networkx', 'jsonschema', "
+                    "'pyarrow', 'netCDF4', 'lxml') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     return set(done.stdout.split())
 
@@ -58,3 +59,22 @@ def test_unknown_time_name_is_an_attribute_error() -> None:
         assert "no_such_name" in str(exc)
     else:
         raise AssertionError("expected AttributeError")
+
+
+def test_the_table_programs_import_their_libraries_only_when_run() -> None:
+    loaded = _modules_after("from dasflex_core.tools import das2_parquet, das2_netcdf, "
+                            "das2_votable, das2_json, das2_plaincsv")
+    assert not loaded & {"pyarrow", "netCDF4", "lxml", "numpy"}
+
+
+def test_planning_a_table_format_does_not_import_its_library() -> None:
+    code = (
+        "from dasflex_core.planner import plan\n"
+        "from dasflex_core.model import CommandDef, CommandRole, SourceDef, DAS2_BINARY\n"
+        "reader = CommandDef('reader', CommandRole.READER, ('rdr', '#[read.time.min]'), DAS2_BINARY)\n"
+        "source = SourceDef('A/B', 'B', '/x/B.dsdf', commands=(reader,))\n"
+        "query = {'read.time.min': '2001-01-01', 'read.time.max': '2001-01-02'}\n"
+        "assert plan(source, {**query, 'format.type': 'parquet'}).stages[-1] == ('das2_parquet',)\n"
+        "assert plan(source, {**query, 'format.type': 'netcdf'}).stages[-1] == ('das2_netcdf',)\n"
+    )
+    assert not _modules_after(code) & {"pyarrow", "netCDF4", "lxml"}

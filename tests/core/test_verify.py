@@ -9,7 +9,7 @@ import pytest
 
 from dasflex_core.cli import main
 from dasflex_core.sources.loader import load_site
-from dasflex_core.verify import Check, format_table, verify_site
+from dasflex_core.verify import DAS_OUTPUTS, Check, format_table, verify_site
 from tests.support.paths import PROJECT_DIR
 
 EXAMPLES = PROJECT_DIR / "examples"
@@ -31,7 +31,9 @@ def test_bundled_examples_pass_on_their_first_range(capsys):
     rows = [line.split() for line in table[1:]]
     assert summary.endswith("passed, 0 failed")
     assert {row[2] for row in rows} >= {"das2-binary", "das2-text", "das3-binary", "das3-text",
-                                        "csv", "hapi-csv", "hapi-binary", "hapi-json"}
+                                        "csv", "hapi-csv", "hapi-binary", "hapi-json",
+                                        "csv-plain", "parquet", "netcdf", "votable",
+                                        "votable-binary", "json"}
     assert all(row[3] == "ok" for row in rows)
     assert {row[1] for row in rows} == {"0"}
 
@@ -52,7 +54,8 @@ def test_broken_reader_fails_the_run(tmp_path, capsys):
     out = capsys.readouterr()
     assert status == 1
     failed = [line for line in out.out.splitlines() if " FAIL " in line]
-    assert len(failed) == 5 and all(line.startswith("Examples/Random") for line in failed)
+    assert len(failed) == len(DAS_OUTPUTS)
+    assert all(line.startswith("Examples/Random") for line in failed)
     assert "failed" in out.err
 
 
@@ -62,7 +65,7 @@ def test_garbage_stream_from_a_successful_reader_fails(tmp_path):
     (tmp_path / "readers" / "random_reader.py").write_text(
         'import sys\nsys.stdout.buffer.write(b"[00]000010<garbage!>")\n')
     checks = verify_site(load_site(site_dir), ["Examples/Random"], first_only=True, hapi=False)
-    assert [c.status for c in checks] == ["FAIL"] * 5
+    assert [c.status for c in checks] == ["FAIL"] * len(DAS_OUTPUTS)
     assert all(c.message for c in checks)
 
 

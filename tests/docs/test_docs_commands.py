@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shlex
 import subprocess
@@ -22,6 +21,7 @@ import pytest
 
 from dasflex_core.cli import build_parser
 from tests.support.paths import PROJECT_DIR
+from tests.support.processes import dasflex_env
 
 DOCUMENTS = [PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").glob("*.md"))]
 BUNDLED_SITE = "examples/site"
@@ -98,7 +98,7 @@ def test_documented_commands_run(document, commands, tmp_path):
     """Each document's commands run in order in a scratch directory, as a reader would."""
     (tmp_path / "examples").symlink_to(PROJECT_DIR / "examples")
     (tmp_path / "etc").mkdir()
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("DASFLEX_")}
+    environment = dasflex_env()
     for argv in commands:
         done = subprocess.run([sys.executable, "-m", "dasflex_core", *argv[1:]], cwd=tmp_path,
                               input=PASSWORD_INPUT, capture_output=True, text=True, timeout=300,

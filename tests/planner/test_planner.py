@@ -204,7 +204,7 @@ def test_error_formats(site: Site, planner: Planner) -> None:
                                      "format.type": "qstream"}, NoPipelineError,
          "cannot produce 'qstream'"),
         ("Examples/Random", "flex", {"read.time.min": "2017-01-01", "read.time.max": "2017-01-02",
-                                     "format.type": "votable"}, QueryError, "must be one of"),
+                                     "format.type": "fits"}, QueryError, "must be one of"),
         ("Examples/Random", "flex", {"read.time.min": "2017-01-01", "read.time.max": "2017-01-02",
                                      "format.secfrac": "12"}, QueryError, "at most 9"),
         ("Examples/Nothing", "flex", {}, NotFoundError, "No data source 'Examples/Nothing'"),

@@ -10,7 +10,9 @@ import sys
 import pytest
 from lxml import etree
 
+from dasflex_core.commands.outputs import OutputLister
 from dasflex_core.model import Site
+from dasflex_core.planner import planner_for_site
 from dasflex_core.sources.catalog import (
     WEBSOCKET_SUBPROTOCOL,
     Urls,
@@ -32,9 +34,14 @@ def site() -> Site:
     return load_site(EXAMPLE_SITE)
 
 
+def outputs_of(site: Site) -> OutputLister:
+    """Each source's outputs, as the server lists them (its planner over the site's table)."""
+    return planner_for_site(site).output_formats
+
+
 @pytest.fixture(scope="module")
 def files(site) -> dict[str, str | bytes]:
-    return build_files(site, BASE + "/")
+    return build_files(site, BASE + "/", outputs_of(site))
 
 
 def node(files, name: str) -> dict:
@@ -135,7 +142,16 @@ def test_flex_node(files):
                                   "coords/time/props/max": "2008-06-29T18:00",
                                   "coords/time/props/res": "1.8",
                                   "options/props/param_07": True, "options/props/param_11": True}
-    assert set(interface["formats"]) == {"das", "csv"}
+    formats = interface["formats"]
+    assert set(formats) == {"das", "csv", "png", "cdf", "hapi", "parquet", "netcdf", "votable",
+                            "json"}
+    assert formats["das"]["props"]["version"]["set"]["enum"][1] == {"value": "das3", "pval": "3"}
+    assert formats["csv"]["props"]["style"]["set"] == {
+        "param": "format.style",
+        "enum": [{"value": "default", "pval": ""}, {"value": "plain", "pval": "plain"}]}
+    assert formats["parquet"]["props"]["enabled"]["set"]["pval"] == "parquet"
+    assert formats["votable"]["props"]["serial"]["set"]["param"] == "format.serial"
+    assert formats["netcdf"]["mimeTypes"] == ["application/x-netcdf"]
 
 
 def test_protected_source_advertises_basic_auth(files):
@@ -242,7 +258,8 @@ def test_json_interface_sections_replace_generated_ones(tmp_path):
         "interface": {"formats": {"das": {"label": "Only das2", "props": {}}}},
     }
     (tmp_path / "Custom.json").write_text(json.dumps(definition), encoding="utf-8")
-    files = build_files(load_site(tmp_path), BASE)
+    custom = load_site(tmp_path)
+    files = build_files(custom, BASE, outputs_of(custom))
     interface = node(files, "source/custom/flex.json")["interface"]
     assert interface["formats"] == {"das": {"label": "Only das2", "props": {}}}
     assert interface["coords"]["time"]["props"]["min"]["set"] == {"param": "read.time.min"}

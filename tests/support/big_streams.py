@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import numpy as np
 
 #: Growth of the peak allowed between the small and the big input: input
-#: is read into 8 MB write-once buffers (tools/_common.read_views), and
+#: is read into 8 MB write-once buffers (tools/streamio.read_views), and
 #: whether one more of them is alive at the peak depends on scheduling.
 SLACK_BYTES = 10 << 20
 #: How much bigger the big input is.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from dasflex_core.errors import DasFlexError
 from dasflex_core.remote.policy import POLICY_VARIABLE
 from dasflex_core.stages import reported_error
 from tests.support.paths import BIN_DIR
+from tests.support.processes import dasflex_env
 
 #: The agent the test policy sends.
 AGENT = "dasflex/test (+http://127.0.0.1; remote tests)"
@@ -28,10 +28,7 @@ def policy_json(lock_dir: Path, **overrides: Any) -> str:
 
 def policy_environment(lock_dir: Path) -> dict[str, str]:
     """This environment without DASFLEX_* settings, plus the test policy (locks in ``lock_dir``)."""
-    environment = {key: value for key, value in os.environ.items()
-                   if not key.startswith("DASFLEX_")}
-    environment[POLICY_VARIABLE] = policy_json(lock_dir)
-    return environment
+    return dasflex_env(**{POLICY_VARIABLE: policy_json(lock_dir)})
 
 
 def fetch_command(*arguments: str) -> list[str]:

@@ -10,6 +10,9 @@ Not here: ``das2_cdf`` (tests/tools/test_cdf.py) and ``das2_histo`` on
 real-valued data (its output, hence its memory, is one row per distinct
 value; it is checked here on quantised data, whose distinct values are few).
 ``das2_png`` bins into one column per pixel, so it is bounded too.
+The table formats are here too: Parquet buffers one row group, NetCDF-4
+spools to a temporary file, JSON/VOTable/CSV stream (``bench/bench_formats.py``
+measures them on 1 GB).
 """
 
 from __future__ import annotations
@@ -73,6 +76,12 @@ CASES = [
     ToolCase("das3_csv", (), 6.0),
     ToolCase("das3_to_das2", (), 6.0, das3_input=True),
     ToolCase("das3_text", (), 2.0, das3_input=True),
+    ToolCase("das2_parquet", (), 48.0),
+    ToolCase("das2_netcdf", (), 96.0),  # HDF5 caches fill up over the first ~100 MB
+    ToolCase("das2_votable", (), 6.0),
+    ToolCase("das2_votable", ("-b",), 12.0),
+    ToolCase("das2_json", (), 6.0),
+    ToolCase("das2_plaincsv", (), 2.0),
 ]
 
 

@@ -28,7 +28,8 @@ for program in sys.argv[1:]:
         except SystemExit as exit:
             statuses[program] = [exit.code]
         statuses[program].append(module.main(["--no-such-option"]))
-heavy = [name for name in ("numpy", "matplotlib", "cdflib", "lxml") if name in sys.modules]
+heavy = [name for name in ("numpy", "matplotlib", "cdflib", "lxml", "pyarrow", "netCDF4")
+         if name in sys.modules]
 families = sorted({name.split(".")[2] for name in sys.modules
                    if name.startswith("dasflex_core.tools.") and "." in name[19:]}
                   | {name for name in sys.modules if name.startswith("dasflex_core.remote")})
@@ -37,8 +38,8 @@ print(json.dumps({"statuses": statuses, "heavy": heavy, "families": families}))
 
 
 def test_every_program_is_found() -> None:
-    assert len(PROGRAMS) == 16 and "das2_bin_avgsec" in PROGRAMS and "das3_csv" in PROGRAMS
-    assert "dasflex_fetch" in PROGRAMS
+    assert len(PROGRAMS) == 21 and "das2_bin_avgsec" in PROGRAMS and "das3_csv" in PROGRAMS
+    assert "dasflex_fetch" in PROGRAMS and "das2_parquet" in PROGRAMS
 
 
 def test_help_and_usage_errors_load_no_family_and_no_numpy() -> None:
