@@ -302,6 +302,7 @@ def cases() -> Iterator[tuple[str, dict[str, str], str]]:
             yield source_id, settings, name
 
 
+@pytest.mark.system  # every example source in every format: a reader-and-tool pipeline each
 @pytest.mark.parametrize(("source_id", "settings", "output"), list(cases()),
                          ids=[f"{s}-{o}" for s, _, o in cases()])
 def test_format_reads_back_like_the_csv(client, references, tmp_path: Path, source_id: str,
