@@ -1,4 +1,4 @@
-"""Development sessions: ``nox -s tests``, ``lint``, ``typecheck``, ``bench``, ``fuzz``."""
+"""Development sessions: ``nox -s tests``, ``quick``, ``lint``, ``typecheck``, ``bench``, ``fuzz``."""
 
 from __future__ import annotations
 
@@ -15,6 +15,13 @@ def tests(session: nox.Session) -> None:
     """Run the test suite."""
     session.install("-e", ".[all,test]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def quick(session: nox.Session) -> None:
+    """The fast loop: every test not marked ``system`` (no server, browser or external program)."""
+    session.install("-e", ".[all,test]")
+    session.run("pytest", "-q", "-m", "not system", "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session

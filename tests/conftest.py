@@ -1,26 +1,55 @@
-"""Shared test fixtures."""
+"""Shared fixtures, and the ``system`` marker (see :mod:`tests.support.system`).
+
+Fixtures used by more than one folder live here: the das2C vectors, the
+front test site (:mod:`tests.support.front_site`: ``site_dir``, ``settings``,
+``app``, ``client``, ``server_url``), the deployment site
+(:mod:`tests.support.deploy_site`: ``deploy_root``, ``settings_file``) and
+``dasflex_server``.  Plain helpers live in :mod:`tests.support`.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import selectors
 import shutil
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+import tempfile
+from collections.abc import Callable, Generator, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-#: The das2C conformance vectors, kept in the repository (see its README for provenance).
-CONFORMANCE_DIR = PROJECT_DIR / "tests" / "conformance" / "das2c"
-#: The script that installs the Debian packages the tests use (the one list of them).
-SYSTEM_PACKAGES_SCRIPT = "tests/system-packages.sh"
+from tests.support import deploy_site, front_site, system
+from tests.support.paths import CONFORMANCE_DIR
+from tests.support.servers import dasflex_serve
+
+#: Fixtures that start a server or an external program: a test using one (even
+#: through another fixture) is marked ``system``.  Add a new such fixture here.
+SYSTEM_FIXTURES = frozenset({
+    "dasflex_server",  # gunicorn (dasflex serve); server_url uses it
+    "redis_server",  # redis-server (tests/jobs)
+    "apache", "ws_daemon",  # Apache and the websocket daemon (tests/cgi)
+    "daemon",  # the websocket daemon (tests/ws); ws_url uses it
+    "hapi_server",  # the HAPI test server, an HTTP server in a thread (tests/remote)
+})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests ``conformance`` (they read the das2C vectors) and ``system`` (see above)."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "conformance_dir" in fixtures:
+            item.add_marker(pytest.mark.conformance)
+        if fixtures & SYSTEM_FIXTURES:
+            item.add_marker(pytest.mark.system)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    """Let the server starters know whether the running test is marked ``system``."""
+    system.enter_test(item.nodeid, item.get_closest_marker("system") is not None)
+    try:
+        return (yield)
+    finally:
+        system.leave_test()
 
 
 @pytest.fixture(scope="session")
@@ -30,83 +59,65 @@ def conformance_dir() -> Path:
     return CONFORMANCE_DIR
 
 
-def require_program(program: str, package: str) -> str:
-    """The path of ``program``; fail the test in one line naming its Debian package if absent."""
-    found = shutil.which(program) or next(
-        (str(path) for path in (Path("/usr/sbin") / program, Path("/usr/bin") / program)
-         if path.is_file()), None)
-    if found is None:
-        pytest.fail(f"{program} is not installed: install the Debian package {package} "
-                    f"(sh {SYSTEM_PACKAGES_SCRIPT} installs every package the tests use)",
-                    pytrace=False)
-    return found
-
-
-#: Seconds ``dasflex serve`` may take to print its URL.
-SERVE_STARTUP_SECONDS = 60
-
-
-@contextmanager
-def dasflex_serve(*arguments: str, env: Mapping[str, str] | None = None) -> Iterator[str]:
-    """Run ``dasflex serve ARGUMENTS`` (gunicorn) on a free loopback port; yield its URL.
-
-    The URL has no trailing slash.  The server's whole process group is
-    stopped (SIGTERM, then SIGKILL) when the block ends.
-    """
-    command = [sys.executable, "-m", "dasflex_core", "serve", "--host", "127.0.0.1",
-               "--port", "0", *arguments]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               text=True, env=dict(env) if env is not None else None,
-                               start_new_session=True)
-    try:
-        yield _served_url(process)
-    finally:
-        stop_process_group(process)
-
-
-def stop_process_group(process: subprocess.Popen) -> None:
-    """SIGTERM a server's process group, SIGKILL it after 15 s; close its pipes.
-
-    A group that is already gone (the server never started, or died) is no error.
-    """
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    for stream in (process.stdout, process.stderr):
-        if stream is not None:
-            stream.close()
-
-
-def _served_url(process: subprocess.Popen) -> str:
-    """The URL ``dasflex serve`` prints once it listens (fails if it never does)."""
-    assert process.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
-    deadline = time.monotonic() + SERVE_STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if selector.select(timeout=0.5):
-            line = process.stdout.readline()
-            if line.startswith("dasflex serving on http://127.0.0.1:"):
-                return line.split()[-1].rstrip("/")
-            if not line and process.poll() is not None:
-                break
-    raise AssertionError("dasflex serve did not print 'dasflex serving on http://127.0.0.1:PORT/'")
-
-
 @pytest.fixture(scope="session")
 def dasflex_server() -> Callable[..., AbstractContextManager[str]]:
-    """:func:`dasflex_serve`: ``with dasflex_server("--site", DIR) as url: ...``."""
+    """:func:`~tests.support.servers.dasflex_serve`: ``with dasflex_server("--site", DIR) as url:``."""
     return dasflex_serve
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that reads the das2C vectors ``conformance`` (``-m conformance``)."""
-    for item in items:
-        if "conformance_dir" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.conformance)
+# -- the front test site (tests/protocols, tests/flask, tests/core) ---------------------------
+
+
+@pytest.fixture(scope="session")
+def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return front_site.write_site(tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture(scope="session")
+def settings(site_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    from dasflex_core.settings import load_settings
+
+    users, groups = front_site.write_accounts(tmp_path_factory.mktemp("private"))
+    return load_settings(environ={}, site_dir=site_dir, site_title="Test <site>",
+                         users_file=users, groups_file=groups,
+                         server_id="test", contact_email="ann@example.org",
+                         sample_source="Test/Ramp",
+                         first_byte_timeout=20.0, total_timeout=60.0)
+
+
+@pytest.fixture(scope="session")
+def app(settings):
+    from dasflex_flask import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture()
+def client(app) -> Iterator:
+    with app.test_client() as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def server_url(site_dir: Path, dasflex_server) -> Iterator[str]:
+    """A real ``dasflex serve`` (gunicorn) on a free loopback port, for the whole session."""
+    with dasflex_server("--site", str(site_dir), "--workers", "1") as url:
+        yield url
+
+
+# -- the deployment site (tests/cgi, tests/ws) -----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def deploy_root() -> Iterator[Path]:
+    """A world-readable temporary directory holding the site and its settings."""
+    root = Path(tempfile.mkdtemp(prefix="dasflex-deploy-"))
+    deploy_site.write_deploy_site(root)
+    deploy_site.open_tree(root)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def settings_file(deploy_root: Path) -> Path:
+    return deploy_root / "settings.toml"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The Debian packages the tests use for real, in one place (README's test block and .ci/run
 # both run this script):
-#   apache2 ........ runs dasflex-cgi under a real Apache (tests/deploy)
+#   apache2 ........ runs dasflex-cgi under a real Apache (tests/cgi)
 #   openssl ........ makes the TLS certificates of the WebSocket daemon test
 #   util-linux ..... setpriv, to run Apache as www-data when the tests run as root
 #   chromium ....... loads the pages headless (tests/browser)

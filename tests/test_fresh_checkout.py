@@ -13,7 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import PROJECT_DIR
+import pytest
+
+from tests.support.paths import PROJECT_DIR
+
+pytestmark = pytest.mark.system  # runs the conformance tests in a pytest subprocess
 
 #: Folders a copy of the checkout leaves out (build products and caches).
 IGNORED = shutil.ignore_patterns(".git", "__pycache__", "*.egg-info", ".nox", ".mypy_cache",

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
+from tests.support.paths import PROJECT_DIR
+
 PACKAGES = ("dasflex_core", "dasflex_flask", "dasflex_cgi", "dasflex_ws")
 FRONT_ENDS = ("dasflex_flask", "dasflex_cgi", "dasflex_ws")
 WEB_FRAMEWORKS = ("flask", "werkzeug", "gunicorn", "websockets")

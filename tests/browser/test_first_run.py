@@ -9,8 +9,6 @@ it, so a missing browser fails the test rather than skipping it.
 
 from __future__ import annotations
 
-import base64
-import os
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -19,12 +17,17 @@ from urllib.parse import urljoin
 
 import pytest
 
-from tests.browser_support import EXAMPLE_SITE, chromium
+from tests.support.browser import chromium
+from tests.support.http import basic_header
+from tests.support.paths import EXAMPLE_SITE
+from tests.support.processes import dasflex_env
 
 WINDOW_SIZE = (1200, 1600)
 EXAMPLE_USER, EXAMPLE_PASSWORD, EXAMPLE_GROUP = "ann", "first-run-secret", "testgroup"
 #: Examples with access rules: anonymous listings leave them out.
 PROTECTED_EXAMPLES = ("Auth",)
+
+pytestmark = pytest.mark.system  # headless Chromium against a real gunicorn
 
 
 def example_source_names() -> list[str]:
@@ -50,9 +53,7 @@ def accounts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def server_url(accounts: dict[str, str], dasflex_server) -> Iterator[str]:
     """``dasflex serve`` exactly as the README runs it, on a free port; yields its printed URL."""
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("DASFLEX_")}
-    environment.update(accounts)
-    with dasflex_server("--workers", "2", env=environment) as url:
+    with dasflex_server("--workers", "2", env=dasflex_env(**accounts)) as url:
         yield url + "/"
 
 
@@ -74,8 +75,7 @@ def fetch(url: str, *, credentials: tuple[str, str] | None = None) -> tuple[int,
     """Status, content type and body of a GET (errors included)."""
     request = urllib.request.Request(url)
     if credentials:
-        token = base64.b64encode(":".join(credentials).encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
+        request.add_header("Authorization", basic_header(*credentials))
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
             return response.status, response.headers.get_content_type(), response.read()

@@ -10,14 +10,15 @@ parse_dates=[0])``), also through the legacy ``?server=dataset&style=plain``.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
-from tests.browser_support import EXAMPLE_SITE, chromium
+from tests.support.browser import chromium
+from tests.support.paths import EXAMPLE_SITE
+from tests.support.processes import dasflex_env
 
 DAS3_DAY = {"read.time.min": "2020-01-01", "read.time.max": "2020-01-01T01:00"}
 SPECTRA = {"read.time.min": "1979-03-01T12:26:11", "read.time.max": "1979-03-01T12:29:24"}
@@ -43,9 +44,7 @@ Promise.all(Object.entries(urls).map(([name, url]) =>
 
 @pytest.fixture(scope="module")
 def server_url(dasflex_server) -> Iterator[str]:
-    environment = {key: value for key, value in os.environ.items()
-                   if not key.startswith("DASFLEX_")}
-    with dasflex_server("--site", str(EXAMPLE_SITE), "--workers", "2", env=environment) as url:
+    with dasflex_server("--site", str(EXAMPLE_SITE), "--workers", "2", env=dasflex_env()) as url:
         yield url
 
 

@@ -15,7 +15,7 @@ from dasflex_core.cli import main as dasflex_main
 from dasflex_core.cli import passwd_cmd
 from dasflex_core.errors import ForbiddenError, UnauthorizedError
 from dasflex_core.model import Access, AccessRule, SourceDef
-from tests.front.conftest import basic
+from tests.support.http import basic
 
 FAST_SCRYPT = 2**4
 

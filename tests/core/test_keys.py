@@ -14,7 +14,7 @@ from dasflex_core.errors import QueryError
 from dasflex_core.model import CommandRole, CommandTable, Convention, SourceDef
 from dasflex_core.planner import Planner, translate
 from dasflex_core.sources.loader import load_site
-from tests.conftest import PROJECT_DIR
+from tests.support.paths import PROJECT_DIR
 
 CORE = PROJECT_DIR / "dasflex_core"
 BUILTIN = json.loads((CORE / "commands" / "builtin.json").read_text("utf-8"))

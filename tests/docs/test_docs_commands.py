@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shlex
 import subprocess
@@ -21,8 +20,9 @@ from pathlib import Path
 import pytest
 
 from dasflex_core.cli import build_parser
+from tests.support.paths import PROJECT_DIR
+from tests.support.processes import dasflex_env
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 DOCUMENTS = [PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").glob("*.md"))]
 BUNDLED_SITE = "examples/site"
 SERVER_COMMANDS = {"serve", "ws", "worker"}
@@ -92,12 +92,13 @@ def test_the_extractor_finds_commands():
     assert "docs/sources.md" in names and "docs/readers.md" in names
 
 
+@pytest.mark.system  # runs every documented command as a process
 @pytest.mark.parametrize("document, commands", DOCUMENTED, ids=[name for name, _ in DOCUMENTED])
 def test_documented_commands_run(document, commands, tmp_path):
     """Each document's commands run in order in a scratch directory, as a reader would."""
     (tmp_path / "examples").symlink_to(PROJECT_DIR / "examples")
     (tmp_path / "etc").mkdir()
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("DASFLEX_")}
+    environment = dasflex_env()
     for argv in commands:
         done = subprocess.run([sys.executable, "-m", "dasflex_core", *argv[1:]], cwd=tmp_path,
                               input=PASSWORD_INPUT, capture_output=True, text=True, timeout=300,
@@ -231,6 +232,7 @@ def test_help_names_every_option(name, parser):
             assert (action.metavar or action.dest) in text.replace("\n", " ") or action.choices
 
 
+@pytest.mark.system  # runs `dasflex SUBCOMMAND --help` as processes
 def test_help_exits_zero_from_the_command_line():
     done = subprocess.run([sys.executable, "-m", "dasflex_core", "--help"], capture_output=True,
                           text=True, timeout=60)

@@ -11,12 +11,12 @@ not a URL, and are skipped.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+from tests.support.paths import PROJECT_DIR
+
 DOCUMENTS = [PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").glob("*.md"))]
 _URL = re.compile(r"https?://[^\s'\"`)<>]+")
 _ROOT_PATH = re.compile(r"`(/(?:hapi|source|catalog\.json|root\.json|nodes\.csv|metrics|verify"

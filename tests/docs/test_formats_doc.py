@@ -10,16 +10,17 @@ variables are reported back through the page.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.browser_support import EXAMPLE_SITE, chromium
+from tests.support.browser import chromium
+from tests.support.paths import EXAMPLE_SITE, PROJECT_DIR
+from tests.support.processes import dasflex_env
 
-DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "formats.md"
+DOCUMENT = PROJECT_DIR / "docs" / "formats.md"
 DOCUMENTED_SERVER = "http://127.0.0.1:8080"
 _BLOCK = re.compile(r"```(python|javascript)\n(.*?)```", re.S)
 #: Appended to the document's JavaScript: report its variables through the page.
@@ -36,9 +37,7 @@ def blocks(language: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def server_url(dasflex_server) -> Iterator[str]:
-    environment = {key: value for key, value in os.environ.items()
-                   if not key.startswith("DASFLEX_")}
-    with dasflex_server("--site", str(EXAMPLE_SITE), "--workers", "2", env=environment) as url:
+    with dasflex_server("--site", str(EXAMPLE_SITE), "--workers", "2", env=dasflex_env()) as url:
         yield url
 
 

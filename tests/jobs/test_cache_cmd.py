@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.jobs.conftest import SOURCE_ID, builds, dasflex
+import pytest
+
+from tests.support.processes import dasflex
+from tests.support.tiny_site import SOURCE_ID, builds
+
+pytestmark = pytest.mark.system  # runs `dasflex cache build` as processes
 
 
 def build(site_dir: Path, cache_dir: Path | None, *extra: str, **variables: str):

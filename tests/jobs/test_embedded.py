@@ -10,52 +10,22 @@ from pathlib import Path
 
 import pytest
 
-from dasflex_core.cache import BlockJob
 from dasflex_core.errors import ReaderError
 from dasflex_core.jobs import QueueUnavailableError, make_queue, public_error
 from dasflex_core.jobs.embedded import EmbeddedQueue
 from dasflex_core.jobs.progress import ProgressBar, render
 from dasflex_core.settings import load_settings
 from dasflex_core.sources.loader import load_site
-from tests.jobs.conftest import SOURCE_ID, builds
-
-QUERY = ("server=dataset&dataset=Tests/Tiny&start_time=2020-01-01T00:00"
-         "&end_time=2020-01-01T03:00&resolution=60")
-
-
-def make_server(site_dir: Path, cache_dir: Path | None, **settings: object):
-    from dasflex_core.protocols import Server
-
-    loaded = load_settings(environ={}, site_dir=site_dir, cache_dir=cache_dir, **settings)
-    return Server(loaded, load_site(site_dir))
-
-
-def get(server, query: str = QUERY) -> tuple[int, bytes]:
-    from dasflex_core.http import Request
-    from dasflex_core.protocols.routes import dispatch
-
-    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "QUERY_STRING": query,
-               "SERVER_NAME": "localhost", "SERVER_PORT": "80", "wsgi.url_scheme": "http",
-               "wsgi.input": io.BytesIO()}
-    response = dispatch(server, Request.from_environ(environ))
-    body = response.body if isinstance(response.body, bytes) else b"".join(response.body)
-    if response.close is not None:
-        response.close()
-    return response.status, body
-
-
-def current_plan(server):
-    from dasflex_core.http import Request
-    from dasflex_core.protocols import plan_for
-
-    query = {"read.time.min": "2020-01-01T00:00", "read.time.max": "2020-01-01T03:00",
-             "bin.time.max": "60"}
-    return plan_for(server.source(SOURCE_ID), query, "flex", server, Request())
-
-
-def hour_jobs(*hours: int) -> list[BlockJob]:
-    return [BlockJob(SOURCE_ID, "00", "_noparam", f"2020-01-01T{hour:02d}:00:00")
-            for hour in hours]
+from tests.support.prometheus import parse_prometheus
+from tests.support.tiny_site import (
+    QUERY,
+    builds,
+    current_plan,
+    get,
+    hour_jobs,
+    make_server,
+)
+from tests.support.wsgi import call
 
 
 def test_a_request_queues_its_gaps_and_the_next_is_served_from_the_cache(
@@ -177,7 +147,7 @@ def test_wait_reports_progress_and_gives_up_at_its_timeout(site_dir: Path,
     started = time.monotonic()
     result = queue.wait(hour_jobs(0, 1), progress=lambda done, total: seen.append((done, total)),
                         timeout=0.3)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 5  # the 0.3 s timeout fires (generous bound)
     assert result.pending == 2 and not result.ok and seen == [(0, 2)]
     builder.gate.set()
     result = queue.wait(hour_jobs(0, 1), progress=lambda done, total: seen.append((done, total)),
@@ -250,7 +220,6 @@ def test_progress_bar_in_place_on_a_terminal_and_by_tenths_otherwise() -> None:
 def test_requests_served_from_the_cache_are_counted_in_the_metrics(
         site_dir: Path, cache_dir: Path, tmp_path: Path) -> None:
     from dasflex_core.protocols.wsgi import make_wsgi_app
-    from tests.ops.test_requestlog import call, parse_prometheus
 
     settings = load_settings(environ={}, site_dir=site_dir, cache_dir=cache_dir,
                              request_log=tmp_path / "access.log")

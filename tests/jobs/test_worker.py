@@ -11,7 +11,8 @@ from rq.command import send_shutdown_command
 
 from dasflex_core.jobs.redis_queue import connect
 from dasflex_core.jobs.worker import COMMAND_POLL, worker_class
-from tests.jobs.conftest import RedisServer, start_dasflex
+from tests.support.processes import start_dasflex
+from tests.support.servers import RedisServer
 
 #: Seconds within which a stopping worker must be done with its command channel.
 #: RQ's own teardown could wait 60 s (its pub/sub thread's read timeout).

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +20,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.conftest import PROJECT_DIR
-from tests.remote.conftest import das2_records
+from tests.support.das2_streams import decoded_records
+from tests.support.paths import EXAMPLE_READERS, EXAMPLE_SITE
+from tests.support.processes import dasflex, dasflex_env
 
 SPECTRA = "Examples/Spectra"
 BEGIN, END = "1979-03-01T12:26:11", "1979-03-01T12:28:11"
@@ -40,11 +38,6 @@ hapi = 1
 """
 
 
-def dasflex(*arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dasflex_core", *arguments], capture_output=True,
-                          text=True, timeout=600, check=False)
-
-
 def get(url: str) -> tuple[int, str, bytes]:
     """Status, reason and body of a GET (errors included)."""
     try:
@@ -55,19 +48,17 @@ def get(url: str) -> tuple[int, str, bytes]:
 
 
 def served_env(tmp: Path) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DASFLEX_")}
-    environment.update(DASFLEX_REMOTE_LOCK_DIR=str(tmp), DASFLEX_REMOTE_RATE="100",
+    return dasflex_env(DASFLEX_REMOTE_LOCK_DIR=str(tmp), DASFLEX_REMOTE_RATE="100",
                        DASFLEX_SITE_TITLE="Federation test site")
-    return environment
 
 
 @pytest.fixture(scope="module")
 def url_a(tmp_path_factory, dasflex_server) -> Iterator[str]:
     """Site A: the bundled examples, and Random published over HAPI too."""
     root = tmp_path_factory.mktemp("site_a")
-    (root / "Examples").symlink_to(PROJECT_DIR / "examples" / "site" / "Examples")
+    (root / "Examples").symlink_to(EXAMPLE_SITE / "Examples")
     (root / "Hapi").mkdir()
-    readers = PROJECT_DIR / "examples" / "readers"
+    readers = EXAMPLE_READERS
     (root / "Hapi" / "Random.dsdf").write_text(RANDOM_HAPI.format(readers=readers))
     with dasflex_server("--site", str(root), "--workers", "2") as url:
         yield url
@@ -122,7 +113,7 @@ def das2(url: str, dataset: str, begin: str, end: str, **extra: str) -> tuple[An
     status, _, body = get(f"{url}/?server=dataset&dataset={dataset}&start_time={begin}"
                           f"&end_time={end}&{query}")
     assert status == 200, body[:500]
-    return das2_records(body)
+    return decoded_records(body)
 
 
 def hapi_csv(url: str, dataset: str, begin: str, end: str) -> tuple[list[str], np.ndarray]:
@@ -247,7 +238,7 @@ def test_a_das2_sites_sources_pass_the_hapi_checks(url_c) -> None:
 
 
 def test_dasflex_verify_passes_on_the_relaying_site(url_a, site_c) -> None:
-    done = dasflex("verify", "--site", str(site_c), "--first", "--quiet")
+    done = dasflex("verify", "--site", str(site_c), "--first", "--quiet", timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.splitlines()[-1].endswith(" passed, 0 failed")
 

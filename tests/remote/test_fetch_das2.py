@@ -6,29 +6,27 @@ real dasflex are in test_federation.py.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from dasflex_core.runner import no_data_message
-from tests.remote.conftest import das2_records, run_fetch, stage_error
+from tests.support.das2_streams import decoded_records, header_packet
+from tests.support.remote_fetch import run_fetch, stage_error
+from tests.support.servers import serving
+
+pytestmark = pytest.mark.system  # each test's stdlib server, relayed by dasflex_fetch
 
 
-def das2_packet(tag: bytes, xml: str) -> bytes:
-    data = xml.encode()
-    return b"[%s]%06d" % (tag, len(data)) + data
-
-
-HEADER = das2_packet(b"00", '<stream version="2.2"></stream>\n')
-PACKET = das2_packet(b"01", '<packet><x type="time24" units="us2000"></x>'
+HEADER = header_packet("00", '<stream version="2.2"></stream>\n')
+PACKET = header_packet("01", '<packet><x type="time24" units="us2000"></x>'
                             '<y type="ascii10" name="v" units="V"></y></packet>\n')
 RECORDS = b"".join(b":01:2020-01-01T00:00:%02d.000Z%10.3f" % (i, i) for i in range(20))
 
 
 def exception(kind: str, message: str) -> bytes:
-    return das2_packet(b"xx", f'<exception type="{kind}" message="{message}" />\n')
+    return header_packet("xx", f'<exception type="{kind}" message="{message}" />\n')
 
 
 class Canned(ThreadingHTTPServer):
@@ -63,12 +61,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def canned() -> Iterator[Canned]:
-    server = Canned()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(Canned, "a canned das2 server") as server:
+        yield server
 
 
 def fetch(canned: Canned, env: dict[str, str], *options: str):
@@ -98,7 +92,7 @@ def test_no_data_passes_through(canned, policy_env) -> None:
      "refused the request (IllegalArgument: no such source)"),
     ((500, b"<html>oops</html>"), "refused the request (HTTP 500 Internal Server Error)"),
     ((200, b"<html><body>Maintenance</body></html>"), "sent a stream that is not das2"),
-    ((200, HEADER + das2_packet(b"00", '<stream version="2.2" compression="zlib"></stream>')),
+    ((200, HEADER + header_packet("00", '<stream version="2.2" compression="zlib"></stream>')),
      "compressed das2 stream"),
 ])
 def test_refusals_and_wrong_content_are_remote_errors(canned, policy_env, answer, words) -> None:
@@ -113,7 +107,7 @@ def test_a_break_after_the_data_relays_only_whole_packets(canned, policy_env) ->
     error = stage_error(done)
     assert "ends inside a packet" in error.message
     assert done.stdout == HEADER + PACKET + RECORDS
-    assert len(das2_records(done.stdout)[1]) == 20
+    assert len(decoded_records(done.stdout)[1]) == 20
 
 
 def test_a_remote_exception_mid_stream_is_a_failure(canned, policy_env) -> None:

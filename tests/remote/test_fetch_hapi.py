@@ -11,15 +11,9 @@ import pytest
 from dasflex_core.dastime import parse_us2000
 from dasflex_core.remote.policy import POLICY_VARIABLE
 from dasflex_core.runner import no_data_message
-from tests.remote.conftest import (
-    AGENT,
-    das2_packets,
-    das2_records,
-    policy_json,
-    run_fetch,
-    stage_error,
-)
-from tests.remote.hapi_test_server import BINS, FILL, HapiTestServer, record
+from tests.support.das2_streams import decoded_packets, decoded_records
+from tests.support.hapi_server import BINS, FILL, HapiTestServer, record
+from tests.support.remote_fetch import AGENT, policy_json, run_fetch, stage_error
 
 BEGIN, END = "2020-01-01T00:00:00", "2020-01-01T03:00:00"
 
@@ -41,7 +35,7 @@ def expected(first: int, count: int) -> dict[str, np.ndarray]:
 def test_records_and_headers_map_to_das2(hapi_server, policy_env, output) -> None:
     done = fetch_ramp(hapi_server, policy_env, f"--format={output}")
     assert done.returncode == 0, done.stderr
-    packets = das2_packets(done.stdout)
+    packets = decoded_packets(done.stdout)
     (scalars, records), (arrays, spectra) = packets[1], packets[2]
     assert sorted(packets) == [1, 2]  # the string 'flag' has no das2 form
     assert [plane.name for plane in scalars.planes] == ["time", "value", "count"]
@@ -66,7 +60,7 @@ def test_records_and_headers_map_to_das2(hapi_server, policy_env, output) -> Non
 def test_long_ranges_are_split_by_the_known_max_duration(hapi_server, policy_env) -> None:
     done = fetch_ramp(hapi_server, policy_env, "--max-duration=P1D", end="2020-01-03T12:00")
     assert done.returncode == 0, done.stderr
-    _, records = das2_records(done.stdout)
+    _, records = decoded_records(done.stdout)
     np.testing.assert_array_equal(records["y1"], expected(0, 3600)["value"])
     spans = [(q["time.min"], q["time.max"]) for q in hapi_server.data_requests()]
     assert spans == [("2020-01-01T00:00:00Z", "2020-01-02T00:00:00Z"),
@@ -78,7 +72,7 @@ def test_long_ranges_are_split_by_the_known_max_duration(hapi_server, policy_env
 def test_a_1408_teaches_the_max_duration_from_info(hapi_server, policy_env) -> None:
     done = fetch_ramp(hapi_server, policy_env, end="2020-01-02T06:00")
     assert done.returncode == 0, done.stderr
-    _, records = das2_records(done.stdout)
+    _, records = decoded_records(done.stdout)
     assert len(records) == 30 * 60
     paths = [path.rsplit("/", 1)[-1] for path, _, _ in hapi_server.requests]
     assert paths == ["data", "info", "data", "data"]
@@ -87,7 +81,7 @@ def test_a_1408_teaches_the_max_duration_from_info(hapi_server, policy_env) -> N
 def test_a_range_beyond_the_data_is_clipped_by_info(hapi_server, policy_env) -> None:
     done = fetch_ramp(hapi_server, policy_env, begin="2019-12-31T23:00", end="2020-01-01T00:10")
     assert done.returncode == 0, done.stderr
-    _, records = das2_records(done.stdout)
+    _, records = decoded_records(done.stdout)
     assert len(records) == 10
     outside = fetch_ramp(hapi_server, policy_env, begin="2019-01-01", end="2019-01-02")
     assert outside.returncode == 0
@@ -98,7 +92,7 @@ def test_parameters_gzip_and_keep_alive(hapi_server, policy_env) -> None:
     hapi_server.gzip = True
     done = fetch_ramp(hapi_server, policy_env, "--parameters=spectrum", "--max-duration=PT1H")
     assert done.returncode == 0, done.stderr
-    header, records = das2_records(done.stdout)
+    header, records = decoded_records(done.stdout)
     assert [plane.name for plane in header.planes] == ["time", "spectrum"]
     np.testing.assert_array_equal(records["yscan1"], expected(0, 180)["spectrum"])
     assert [q["parameters"] for q in hapi_server.data_requests()] == ["spectrum"] * 3
@@ -109,7 +103,7 @@ def test_parameters_gzip_and_keep_alive(hapi_server, policy_env) -> None:
 def test_the_clients_parameters_win_over_the_definitions(hapi_server, policy_env) -> None:
     done = fetch_ramp(hapi_server, policy_env, "--parameters=spectrum", "--client-parameters=count")
     assert done.returncode == 0, done.stderr
-    header, records = das2_records(done.stdout)
+    header, records = decoded_records(done.stdout)
     assert [plane.name for plane in header.planes] == ["time", "count"]
     assert [q["parameters"] for q in hapi_server.data_requests()] == ["count"]
 
@@ -132,14 +126,14 @@ def test_gzip_can_be_declined(hapi_server, policy_env, tmp_path) -> None:
     done = fetch_ramp(hapi_server, policy_env)
     assert done.returncode == 0, done.stderr
     assert set(hapi_server.encodings) == {"identity"}
-    assert len(das2_records(done.stdout)[1]) == 180
+    assert len(decoded_records(done.stdout)[1]) == 180
 
 
 def test_a_server_without_binary_is_asked_for_csv(hapi_server, policy_env) -> None:
     hapi_server.mode = "csv-only"
     done = fetch_ramp(hapi_server, policy_env)
     assert done.returncode == 0, done.stderr
-    assert len(das2_records(done.stdout)[1]) == 180
+    assert len(decoded_records(done.stdout)[1]) == 180
     assert [q["format"] for q in hapi_server.data_requests()] == ["binary", "csv"]
 
 
@@ -164,7 +158,7 @@ def test_failures_are_named_errors(hapi_server, policy_env, mode, kind, words) -
     assert type(error).__name__ == kind
     assert words in error.message and "127.0.0.1" in error.message
     if mode == "broken":  # what was relayed is whole packets only
-        das2_records(done.stdout)
+        decoded_records(done.stdout)
 
 
 def test_wrong_csv_content_is_a_remote_error(hapi_server, policy_env) -> None:

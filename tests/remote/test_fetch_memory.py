@@ -10,17 +10,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
 
-from tests.tools.test_bounded_memory import SLACK_BYTES, das2_blocks
+from tests.support.big_streams import GROWTH, SLACK_BYTES, das2_blocks
+from tests.support.servers import serving
+
+pytestmark = pytest.mark.system  # a stdlib server streams to dasflex_fetch processes
 
 SMALL_MB = 12.0
-GROWTH = 8
 _ITEMS = 64
 _HEADER = {"HAPI": "3.3", "status": {"code": 1200, "message": "OK"}, "format": "binary",
            "parameters": [{"name": "Time", "type": "isotime", "units": "UTC", "fill": None,
@@ -82,12 +83,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def generator() -> Iterator[Generator]:
-    server = Generator()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(Generator, "a generating HTTP server") as server:
+        yield server
 
 
 def peak_bytes(arguments: list[str], env: dict[str, str]) -> int:

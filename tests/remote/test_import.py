@@ -10,8 +10,8 @@ import pytest
 
 from dasflex_core.remote.importer import id_path, import_hapi
 from dasflex_core.sources.loader import load_site
-from tests.jobs.conftest import dasflex
-from tests.remote.hapi_test_server import INFO
+from tests.support.hapi_server import INFO
+from tests.support.processes import dasflex
 
 
 def prefix_of(server) -> str:

@@ -19,7 +19,7 @@ from dasflex_core.remote.policy import (
 )
 from dasflex_core.settings import HostLimits, load_settings
 from dasflex_core.stages import clean_environment
-from tests.remote.conftest import BIN_DIR, policy_json, stage_error
+from tests.support.remote_fetch import fetch_command, policy_json, run_fetch, stage_error
 
 
 def test_the_policy_goes_from_settings_to_every_stage(tmp_path: Path, monkeypatch) -> None:
@@ -88,8 +88,8 @@ def test_the_request_rate_holds_across_processes(tmp_path: Path) -> None:
 
 
 def start_fetches(url: str, env: dict[str, str], count: int) -> list[subprocess.Popen[bytes]]:
-    return [subprocess.Popen([str(BIN_DIR / "dasflex_fetch"), "hapi", url, "ramp",
-                              "2020-01-01T00:00", "2020-01-01T00:10"],
+    return [subprocess.Popen(fetch_command("hapi", url, "ramp", "2020-01-01T00:00",
+                                           "2020-01-01T00:10"),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
             for _ in range(count)]
 
@@ -115,9 +115,8 @@ def test_no_free_slot_in_time_is_a_busy_error(hapi_server, policy_env, tmp_path)
     policy_env[POLICY_VARIABLE] = policy_json(tmp_path / "locks", concurrency=1,
                                               first_byte_timeout=0.5)
     with fetch_slot(str(tmp_path / "locks"), remote_key("127.0.0.1", port), 1, 1.0, "x"):
-        done = subprocess.run([str(BIN_DIR / "dasflex_fetch"), "hapi", hapi_server.url, "ramp",
-                               "2020-01-01T00:00", "2020-01-01T00:10"], capture_output=True,
-                              env=policy_env, timeout=60, check=False)
+        done = run_fetch("hapi", hapi_server.url, "ramp", "2020-01-01T00:00",
+                         "2020-01-01T00:10", env=policy_env)
     error = stage_error(done)
     assert type(error).__name__ == "RemoteBusyError" and error.status == 503
     assert f"127.0.0.1:{port} is busy" in error.message

@@ -9,8 +9,9 @@ from pathlib import Path
 from dasflex_core.protocols.wsgi import make_wsgi_app
 from dasflex_core.remote.policy import POLICY_VARIABLE
 from dasflex_core.settings import load_settings
-from tests.jobs.conftest import call, dasflex
-from tests.remote.conftest import das2_records
+from tests.support.das2_streams import decoded_records
+from tests.support.processes import dasflex
+from tests.support.wsgi import call
 
 
 def cached_site(root: Path, url: str) -> Path:
@@ -41,10 +42,10 @@ def test_coarse_requests_are_answered_from_blocks(hapi_server, tmp_path, monkeyp
     query = "server=dataset&dataset=Remote/Ramp&start_time=2020-01-01&end_time=2020-01-03"
     status, body = call(app, "/", query + "&resolution=3600")
     assert status == 200
-    _, records = das2_records(body)
+    _, records = decoded_records(body)
     assert len(records) == 48
     assert len(hapi_server.data_requests()) == 2  # the coarse request never reached the remote
 
     status, body = call(app, "/", query.replace("2020-01-03", "2020-01-01T02:00") + "&resolution=60")
-    assert status == 200 and len(das2_records(body)[1]) == 120
+    assert status == 200 and len(decoded_records(body)[1]) == 120
     assert len(hapi_server.data_requests()) == 3  # finer than the blocks: the remote is asked

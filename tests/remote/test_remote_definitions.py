@@ -20,7 +20,7 @@ from dasflex_core.remote.policy import POLICY_VARIABLE
 from dasflex_core.sources.loader import load_site, load_source
 from dasflex_core.sources.remote import decode_argument, encode_argument
 from dasflex_core.templates import compile_template
-from tests.remote.conftest import policy_json
+from tests.support.remote_fetch import policy_json
 
 
 def write_hapi_definition(site: Path, url: str, name: str = "Ramp", **remote: object) -> Path:

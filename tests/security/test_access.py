@@ -13,7 +13,9 @@ from urllib.parse import urlencode
 import pytest
 
 from dasflex_core.errors import ForbiddenError, UnauthorizedError
-from tests.security.conftest import REALM, Recorder, basic_header, wsgi_get
+from tests.support.http import basic_header
+from tests.support.recorder import REALM, Recorder
+from tests.support.wsgi import cgi_get
 
 TIMES = {"read.time.min": "2020-01-01", "read.time.max": "2020-01-02"}
 LEGACY = {"server": "dataset", "dataset": "Examples/Auth", "start_time": "2020-01-01",
@@ -61,7 +63,7 @@ def test_flask_paths(path: str, identity: str, flask_app: Any, recorder: Recorde
 def test_cgi_paths(path: str, identity: str, wsgi_app: Any, recorder: Recorder) -> None:
     headers, expected = IDENTITIES[identity]
     route, _, query = path.partition("?")
-    status, reply_headers, _ = wsgi_get(wsgi_app, route, query, headers)
+    status, reply_headers, _ = cgi_get(wsgi_app, route, query, headers)
     check(int(status[:3]), reply_headers, expected, bool(recorder.plans))
 
 

@@ -12,7 +12,7 @@ from dasflex_core.errors import DefinitionError
 from dasflex_core.sources import common
 from dasflex_core.sources.dsdf import load_dsdf, parse_dsdf_text, to_source
 from dasflex_core.sources.jsondef import load_json_definition
-from tests.security.conftest import PROJECT_DIR
+from tests.support.paths import PROJECT_DIR
 
 EXAMPLES = PROJECT_DIR / "examples" / "site" / "Examples"
 

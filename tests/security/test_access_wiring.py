@@ -17,7 +17,8 @@ import pytest
 from dasflex_core.errors import TooLargeError, UnauthorizedError
 from dasflex_core.http import Request, Response, parse_query
 from dasflex_core.model import Access, AccessRule, Convention, Site
-from tests.security.conftest import REALM, Recorder, basic_header
+from tests.support.http import basic_header
+from tests.support.recorder import REALM, Recorder
 
 MEMBER = {"authorization": basic_header("ann", "ann-password")}
 OUTSIDER = {"authorization": basic_header("bob", "bob-password")}

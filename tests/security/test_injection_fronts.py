@@ -15,8 +15,10 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from tests.security.conftest import Recorder, basic_header, wsgi_get
-from tests.security.payloads import PAYLOADS
+from tests.support.http import basic_header
+from tests.support.payloads import PAYLOADS
+from tests.support.recorder import Recorder
+from tests.support.wsgi import cgi_get
 
 EXAMPLE_SOURCES = ("Examples/Auth", "Examples/Daily", "Examples/Das3Native", "Examples/Params",
                    "Examples/Random", "Examples/Realtime", "Examples/Spectra", "Examples/Waveform")
@@ -56,7 +58,7 @@ def send(front: str, clients: dict[str, Any], recorder: Recorder, source_id: str
         return _send_ws(clients["server"], source_id, query)
     if front == "cgi":
         text = urlencode({"server": "dataset", "dataset": source_id, **query})
-        status, headers, body = wsgi_get(clients["wsgi"], "/server", text, CREDENTIALS)
+        status, headers, body = cgi_get(clients["wsgi"], "/server", text, CREDENTIALS)
         return int(status[:3]), headers, body, recorder.last_since(before)
     path = ("/server?" + urlencode({"server": "dataset", "dataset": source_id, **query})
             if front == "legacy" else

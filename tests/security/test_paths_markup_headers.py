@@ -8,8 +8,9 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from dasflex_core.errors import DasFlexError
-from tests.security.conftest import Recorder, wsgi_get
-from tests.security.payloads import CONTROL, MARKUP, TRAVERSAL
+from tests.support.payloads import CONTROL, MARKUP, TRAVERSAL
+from tests.support.recorder import Recorder
+from tests.support.wsgi import cgi_get
 
 SECRETS = (b"root:x:0:0", b"pbkdf2_sha256$", b"[boot loader]", b"PATH=")
 TRAVERSALS = TRAVERSAL + ("..", "../..", "%2e%2e", "..%00", "examples/../../..",
@@ -50,7 +51,7 @@ def test_path_traversal_on_every_route(flask_app: Any, wsgi_app: Any, recorder: 
         for url in urls(ROUTES, payload):
             status, _, body = fetch(flask_app, url)
             route, _, query = url.partition("?")
-            cgi_status, _, cgi_body = wsgi_get(wsgi_app, route, query)
+            cgi_status, _, cgi_body = cgi_get(wsgi_app, route, query)
             for front, code, text in (("flask", status, body), ("cgi", int(cgi_status[:3]), cgi_body)):
                 if code >= 500 or any(secret in text for secret in SECRETS) or b"Traceback" in text:
                     found.append(f"{front} {url}: {code}")
@@ -97,7 +98,7 @@ def test_crlf_never_reaches_a_header(route: str, flask_app: Any, wsgi_app: Any,
             url = route.format(k=key, p=quote(payload, safe=""))
             status, headers, _ = fetch(flask_app, url)
             path, _, query = url.partition("?")
-            _, cgi_headers, _ = wsgi_get(wsgi_app, path, query)
+            _, cgi_headers, _ = cgi_get(wsgi_app, path, query)
             for name, value in [*headers, *cgi_headers]:
                 if "\r" in name + value or "\n" in name + value or name.lower() in (
                         "set-cookie", "x-injected", "location"):
@@ -114,7 +115,7 @@ def test_oversized_query_strings_are_refused(flask_app: Any, wsgi_app: Any,
         status, _, body = fetch(flask_app, url)
         assert 400 <= status < 500 and (b"too long" in body or b"too many" in body)
         path, _, query = url.partition("?")
-        cgi_status, _, cgi_body = wsgi_get(wsgi_app, path, query)
+        cgi_status, _, cgi_body = cgi_get(wsgi_app, path, query)
         assert cgi_status.startswith("4") and len(cgi_body) < 2000
     assert not recorder.plans
 

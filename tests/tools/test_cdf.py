@@ -20,7 +20,8 @@ from dasflex_core.tools.cdf.write import (
     VXR_ENTRIES,
     ChunkedCdf,
 )
-from tests.tools.test_converters import make_das2_stream, run_main
+from tests.support.das2_streams import make_das2_stream
+from tests.support.tools import run_main
 
 ISTP_GLOBALS = ("Project", "Source_name", "Discipline", "Data_type", "Descriptor",
                 "Data_version", "Logical_source", "Logical_file_id",

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,8 @@ from dasflex_core.codecs.events import Comment, DataRun, HeaderDefined, StreamEx
 from dasflex_core.tools import das2_to_das3, das3_to_das2
 from dasflex_core.tools.convert.to_das2 import AsDas2
 from dasflex_core.tools.convert.to_das3 import Das2ToDas3
+from tests.support.das2_streams import make_das2_stream
+from tests.support.tools import run_main
 
 BINARY_DAS2 = ("x_multi_y.d2s", "syn_epochs.d2s", "syn_waveform.d2s", "syn_binary_mixed.d2s",
                "cassini_rpws_wfrm_sample.d2s", "das2_bin_avgsec_input2.d2s", "syn_deflate.d2s")
@@ -24,44 +25,6 @@ TEXT_DAS2 = ("juno_waves_sample.d2t", "galileo_pws_sample.d2t", "syn_redefine_oo
 CONVERTIBLE_DAS3 = ("ex24_isee_rapid_rank1.d3b", "ex25_isee_rapid_rank2.d3b",
                     "ex17_vector_noframe.d3b", "ex23_props.d3t", "das3_csv_unsigned_test.d3b",
                     "tag_test.dNt")
-
-PACKET_XML = (
-    '<packet>\n'
-    '  <x type="little_endian_real8" units="us2000"></x>\n'
-    '  <y name="bx" type="sun_real4" units="nT"></y>\n'
-    '  <yscan name="spec" type="little_endian_real4" zUnits="V**2 m**-2 Hz**-1" yUnits="Hz"'
-    ' nitems="3" yTags="10,100,1000"></yscan>\n'
-    '</packet>\n'
-)
-
-
-def run_main(main: Callable[[Sequence[str]], int], argv: Sequence[str], data: bytes,
-             monkeypatch: pytest.MonkeyPatch) -> tuple[int, bytes, str]:
-    """Run a tool's ``main`` in-process on ``data``; return (status, stdout, stderr)."""
-    stdin = io.TextIOWrapper(io.BytesIO(data))
-    stdout = io.TextIOWrapper(io.BytesIO())
-    stderr = io.StringIO()
-    monkeypatch.setattr(sys, "stdin", stdin)
-    monkeypatch.setattr(sys, "stdout", stdout)
-    monkeypatch.setattr(sys, "stderr", stderr)
-    status = main(list(argv))
-    stdout.flush()
-    return status, stdout.buffer.getvalue(), stderr.getvalue()  # type: ignore[attr-defined]
-
-
-def make_das2_stream(count: int = 20, extra: bytes = b"", title: str = "test stream") -> bytes:
-    """A binary das2 stream: x us2000, one <y> (big-endian float) and a 3-item <yscan>."""
-    stream = das2.StreamHeader(properties=das2.Properties())
-    stream.properties.set("title", title)
-    header = das2.parse_packet_header(PACKET_XML.encode(), 1)
-    records = np.zeros(count, dtype=header.record_dtype)
-    records["x0"] = 5.0e8 + np.arange(count) * 1.0e6
-    records["y1"] = np.linspace(-5.0, 5.0, count)
-    records["yscan2"] = np.arange(count * 3, dtype=np.float32).reshape(count, 3) + 1.0
-    return (das2.encode_header_packet(0, stream.to_xml())
-            + das2.encode_header_packet(1, PACKET_XML) + das2.encode_records(header, records)
-            + extra)
-
 
 def data_runs(events: Sequence[object]) -> list[DataRun]:
     return [event for event in events if isinstance(event, DataRun)]

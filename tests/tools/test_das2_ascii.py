@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import types
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -14,102 +9,8 @@ import pytest
 
 from dasflex_core.codecs.das2 import Das2Reader, PacketHeader, parse_encoding
 from dasflex_core.tools.text.das2 import AsciiConverter, Options, text_encoding_name
-
-# Small das2 streams built by hand (also used by test_das3_csv) -------------
-
-#: 2013-03-01T00:00:00 in us2000.
-MARCH_2013_US2000 = 415_411_200_000_000.0
-
-
-def header_packet(tag: str, xml: str) -> bytes:
-    """``[tag]`` + zero-padded length + xml."""
-    body = xml.encode()
-    return b"[%s]%06d" % (tag.encode(), len(body)) + body
-
-
-def stream_header(properties: str = 'title="test"', compression: str = "none") -> bytes:
-    return header_packet("00", f'<stream version="2.2" compression="{compression}">'
-                               f"<properties {properties} /></stream>\n")
-
-
-def xy_packet_header(packet_id: int = 1, units: str = "us2000") -> bytes:
-    xml = (
-        "<packet>\n"
-        f'  <x type="little_endian_real8" units="{units}"></x>\n'
-        '  <y type="little_endian_real4" name="amp" units="V/m"></y>\n'
-        "</packet>\n"
-    )
-    return header_packet(f"{packet_id:02d}", xml)
-
-
-def xy_records(times: np.ndarray, values: np.ndarray, packet_id: int = 1) -> bytes:
-    """``:NN:`` data packets for an x (LE real8) + y (LE real4) packet."""
-    dtype = np.dtype([("tag", "S4"), ("x", "<f8"), ("y", "<f4")])
-    records = np.empty(len(times), dtype=dtype)
-    records["tag"] = b":%02d:" % packet_id
-    records["x"] = times
-    records["y"] = values
-    return records.tobytes()
-
-
-def comment(text: str) -> bytes:
-    return header_packet("xx", f'<comment type="log:info" source="test" value="{text}" />')
-
-
-def exception(text: str) -> bytes:
-    return header_packet("xx", f'<exception type="NoDataInInterval" message="{text}" />')
-
-
-def simple_stream(count: int = 3, with_comment: bool = True) -> bytes:
-    """Stream header, one x+y packet type and ``count`` records one second apart."""
-    times = MARCH_2013_US2000 + np.arange(count) * 1e6
-    values = np.linspace(-1.5, 1.5, count).astype(np.float32)
-    middle = comment("halfway") if with_comment else b""
-    half = count // 2
-    return (
-        stream_header()
-        + xy_packet_header()
-        + xy_records(times[:half], values[:half])
-        + middle
-        + xy_records(times[half:], values[half:])
-    )
-
-
-def deflated(stream: bytes) -> bytes:
-    """The same stream with ``compression="deflate"`` and a zlib body."""
-    length = int(stream[4:10])
-    header = stream[10 : 10 + length].replace(b'compression="none"', b'compression="deflate"')
-    return b"[00]%06d" % len(header) + header + zlib.compress(stream[10 + length :])
-
-
-def run_tool(module: str, args: list[str], data: bytes) -> subprocess.CompletedProcess:
-    """Run ``python -m dasflex_core.tools.<module> ARGS`` with ``data`` on stdin."""
-    env = dict(os.environ, LC_ALL="C", TZ="UTC")
-    env.pop("DASFLEX_TRACEBACK", None)
-    return subprocess.run(
-        [sys.executable, "-m", f"dasflex_core.tools.{module}", *args],
-        input=data,
-        capture_output=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
-
-
-streams = types.SimpleNamespace(
-    MARCH_2013_US2000=MARCH_2013_US2000,
-    header_packet=header_packet,
-    stream_header=stream_header,
-    xy_packet_header=xy_packet_header,
-    xy_records=xy_records,
-    comment=comment,
-    exception=exception,
-    simple_stream=simple_stream,
-    deflated=deflated,
-    run_tool=run_tool,
-)
-
-# Tests ---------------------------------------------------------------------
+from tests.support import das2_streams as streams
+from tests.support.tools import run_tool
 
 
 def _lines(output: bytes) -> list[bytes]:
@@ -117,7 +18,7 @@ def _lines(output: bytes) -> list[bytes]:
 
 
 def test_binary_stream_becomes_text_with_das2c_defaults() -> None:
-    result = streams.run_tool("das2_ascii", [], streams.simple_stream(3))
+    result = run_tool("das2_ascii", [], streams.simple_stream(3))
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.startswith(b'[00]')
@@ -134,7 +35,7 @@ def test_binary_stream_becomes_text_with_das2c_defaults() -> None:
 
 
 def test_digits_and_time_options_change_the_encodings() -> None:
-    result = streams.run_tool("das2_ascii", ["-r", "3", "-s", "6", "-c"], streams.simple_stream(3))
+    result = run_tool("das2_ascii", ["-r", "3", "-s", "6", "-c"], streams.simple_stream(3))
     assert result.returncode == 0, result.stderr
     assert b'type="time27"' in result.stdout and b'type="ascii10"' in result.stdout
     assert _lines(result.stdout)[0] == b":01:2013-03-01T00:00:00.000000 -1.50e+00"
@@ -143,15 +44,15 @@ def test_digits_and_time_options_change_the_encodings() -> None:
 
 def test_zero_second_decimals_print_whole_seconds() -> None:
     """das2C aborts on ``-s 0``; we print ``time20`` with whole seconds."""
-    result = streams.run_tool("das2_ascii", ["-s", "0"], streams.simple_stream(2))
+    result = run_tool("das2_ascii", ["-s", "0"], streams.simple_stream(2))
     assert result.returncode == 0, result.stderr
     assert b'type="time20"' in result.stdout
     assert _lines(result.stdout)[0] == b":01:2013-03-01T00:00:00 -1.500000e+00"
 
 
 def test_deflate_input_is_decoded_and_written_uncompressed() -> None:
-    plain = streams.run_tool("das2_ascii", [], streams.simple_stream(4))
-    packed = streams.run_tool("das2_ascii", [], streams.deflated(streams.simple_stream(4)))
+    plain = run_tool("das2_ascii", [], streams.simple_stream(4))
+    packed = run_tool("das2_ascii", [], streams.deflated(streams.simple_stream(4)))
     assert packed.returncode == 0, packed.stderr
     assert packed.stdout == plain.stdout
 
@@ -161,7 +62,7 @@ def test_many_records_are_formatted_in_batches_consistently() -> None:
     times = streams.MARCH_2013_US2000 + np.arange(count) * 1234.5
     values = np.random.default_rng(3).standard_normal(count).astype(np.float32)
     data = streams.stream_header() + streams.xy_packet_header() + streams.xy_records(times, values)
-    result = streams.run_tool("das2_ascii", ["-r", "5"], data)
+    result = run_tool("das2_ascii", ["-r", "5"], data)
     assert result.returncode == 0, result.stderr
     lines = _lines(result.stdout)
     assert len(lines) == count
@@ -177,7 +78,7 @@ def test_many_records_are_formatted_in_batches_consistently() -> None:
     ],
 )
 def test_bad_input_gives_one_line_and_non_zero_exit(data: bytes, reason: bytes) -> None:
-    result = streams.run_tool("das2_ascii", [], data)
+    result = run_tool("das2_ascii", [], data)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(b"das2_ascii: ") and reason in lines[0]
@@ -185,7 +86,7 @@ def test_bad_input_gives_one_line_and_non_zero_exit(data: bytes, reason: bytes) 
 
 @pytest.mark.parametrize("args", [["-r", "1"], ["-r", "x"], ["-s", "10"], ["--bogus"]])
 def test_bad_options_give_usage_error(args: list[str]) -> None:
-    result = streams.run_tool("das2_ascii", args, streams.simple_stream(1))
+    result = run_tool("das2_ascii", args, streams.simple_stream(1))
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stdout == b""
@@ -221,6 +122,6 @@ def test_conformance_gold_file(conformance_dir: Path) -> None:
     """das2C's own gold file for ``das2_ascii -r 4 -s 3``."""
     folder = conformance_dir / "das2"
     data = (folder / "das2_ascii_input2.d2s").read_bytes()
-    result = streams.run_tool("das2_ascii", ["-r", "4", "-s", "3"], data)
+    result = run_tool("das2_ascii", ["-r", "4", "-s", "3"], data)
     assert result.returncode == 0, result.stderr
     assert result.stdout == (folder / "das2_ascii_input2.d2s.ascii-r4-s3.expected").read_bytes()

@@ -7,11 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.tools.test_das2_ascii import streams
+from tests.support import das2_streams as streams
+from tests.support.tools import run_tool
 
 
 def test_das2_stream_becomes_three_header_rows_and_values() -> None:
-    result = streams.run_tool("das3_csv", [], streams.simple_stream(3))
+    result = run_tool("das3_csv", [], streams.simple_stream(3))
     assert result.returncode == 0, result.stderr
     assert result.stdout.split(b"\r\n") == [
         b'1;"header";"coord:time";"data:amp"',
@@ -25,7 +26,7 @@ def test_das2_stream_becomes_three_header_rows_and_values() -> None:
 
 
 def test_options_change_delimiter_precision_and_columns() -> None:
-    result = streams.run_tool("das3_csv", ["-d", "\t", "-r", "2", "-s", "0", "-n", "-i"],
+    result = run_tool("das3_csv", ["-d", "\t", "-r", "2", "-s", "0", "-n", "-i"],
                               streams.simple_stream(2))
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"2013-03-01T00:00:00\t-1.50e+00\r\n2013-03-01T00:00:01\t1.50e+00\r\n"
@@ -34,7 +35,7 @@ def test_options_change_delimiter_precision_and_columns() -> None:
 def test_multi_character_delimiter_and_labels() -> None:
     data = streams.stream_header('xLabel="Time &amp; date" yLabel="Amplitude"')
     data += streams.xy_packet_header() + streams.xy_records(np.array([0.0]), np.array([2.0]))
-    result = streams.run_tool("das3_csv", ["-d", "::"], data)
+    result = run_tool("das3_csv", ["-d", "::"], data)
     assert result.returncode == 0, result.stderr
     rows = result.stdout.split(b"\r\n")
     assert rows[2] == b'1::"header"::"Time & date"::"Amplitude"'
@@ -43,7 +44,7 @@ def test_multi_character_delimiter_and_labels() -> None:
 
 def test_exceptions_go_to_stderr_and_comments_are_dropped() -> None:
     data = streams.simple_stream(2) + streams.exception("nothing more")
-    result = streams.run_tool("das3_csv", [], data)
+    result = run_tool("das3_csv", [], data)
     assert result.returncode == 0
     assert result.stderr == b"Stream Exception: NoMatchingData, nothing more\n"
     assert b"halfway" not in result.stdout
@@ -53,7 +54,7 @@ def test_epoch_units_print_the_same_times() -> None:
     t2000 = streams.xy_packet_header(2, "t2000") + streams.xy_records(
         np.array([415_411_200.5]), np.array([1.0]), 2
     )
-    result = streams.run_tool("das3_csv", ["-n", "-i", "-s", "1"], streams.stream_header() + t2000)
+    result = run_tool("das3_csv", ["-n", "-i", "-s", "1"], streams.stream_header() + t2000)
     assert result.stdout == b"2013-03-01T00:00:00.5;1.0000000e+00\r\n"
 
 
@@ -62,7 +63,7 @@ def test_large_runs_print_every_record_once() -> None:
     times = streams.MARCH_2013_US2000 + np.arange(count) * 1e3
     values = np.arange(count, dtype=np.float32)
     data = streams.stream_header() + streams.xy_packet_header() + streams.xy_records(times, values)
-    result = streams.run_tool("das3_csv", ["-n", "-i"], data)
+    result = run_tool("das3_csv", ["-n", "-i"], data)
     rows = result.stdout.split(b"\r\n")[:-1]
     assert len(rows) == count
     assert rows[-1].endswith(b";%.7e" % (count - 1))
@@ -70,27 +71,27 @@ def test_large_runs_print_every_record_once() -> None:
 
 @pytest.mark.parametrize("args", [["-d", ""], ["-r", "1"], ["-s", "-1"], ["-x"]])
 def test_bad_options_are_usage_errors(args: list[str]) -> None:
-    result = streams.run_tool("das3_csv", args, streams.simple_stream(1))
+    result = run_tool("das3_csv", args, streams.simple_stream(1))
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_bad_stream_is_one_line_error() -> None:
-    result = streams.run_tool("das3_csv", [], streams.simple_stream(3)[:-5])
+    result = run_tool("das3_csv", [], streams.simple_stream(3)[:-5])
     assert result.returncode != 0
     assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_deflate_input_is_read(conformance_dir: Path) -> None:
     folder = conformance_dir / "das2"
-    result = streams.run_tool("das3_csv", [], (folder / "syn_deflate.d2s").read_bytes())
+    result = run_tool("das3_csv", [], (folder / "syn_deflate.d2s").read_bytes())
     assert result.returncode == 0, result.stderr
     assert result.stdout == (folder / "syn_deflate.d2s.csv.expected").read_bytes()
 
 
 def test_das2_headers_in_das3_framing(conformance_dir: Path) -> None:
     folder = conformance_dir / "das3"
-    result = streams.run_tool("das3_csv", [], (folder / "tag_test.dNt").read_bytes())
+    result = run_tool("das3_csv", [], (folder / "tag_test.dNt").read_bytes())
     assert result.returncode == 0, result.stderr
     assert result.stdout == (folder / "tag_test.dNt.csv.expected").read_bytes()
 
@@ -98,20 +99,20 @@ def test_das2_headers_in_das3_framing(conformance_dir: Path) -> None:
 def test_props_on_das2_input_are_typed_property_rows(conformance_dir: Path) -> None:
     folder = conformance_dir / "das2"
     data = (folder / "galileo_pws_sample.d2t").read_bytes()
-    result = streams.run_tool("das3_csv", ["-p"], data)
+    result = run_tool("das3_csv", ["-p"], data)
     assert result.returncode == 0, result.stderr
     rows = result.stdout.split(b"\r\n")
     assert rows[0] == b'0;"property";"global";"title";"string";;"Galileo PWS - LRS Electric"'
     assert b'0;"property";"global";"xTagWidth";"real";"s";"80"' in rows
     assert b'10;"property";"electric:time";"tagWidth";"real";"s";"80"' in rows
-    plain = streams.run_tool("das3_csv", [], data).stdout
+    plain = run_tool("das3_csv", [], data).stdout
     assert result.stdout.endswith(plain)
     assert not any(b'"property"' in row for row in plain.split(b"\r\n"))
 
 
 def test_fixed_width_strings_keep_their_padding(conformance_dir: Path) -> None:
     folder = conformance_dir / "das3"
-    result = streams.run_tool("das3_csv", [], (folder / "ex34_ragged_fixstr.d3b").read_bytes())
+    result = run_tool("das3_csv", [], (folder / "ex34_ragged_fixstr.d3b").read_bytes())
     assert result.returncode == 0, result.stderr
     assert b";NOMINAL  ;WARNING  ;DROPOUT  ;" in result.stdout
     assert result.stdout == (folder / "ex34_ragged_fixstr.d3b.csv.expected").read_bytes()
@@ -136,7 +137,7 @@ def test_waveform_centers_on_half_millisecond_ties_round_as_das2c() -> None:
     """Reference + offset exactly on a half millisecond: das2C's arithmetic
     (float32 yTags, us2000 sum, seconds-since-1970 split) decides each tie;
     the expected digits are those of das2C (syn_waveform.d2s.csv.expected)."""
-    result = streams.run_tool("das3_csv", ["-n", "-i"], _waveform_stream(631_152_000_000_000.0))
+    result = run_tool("das3_csv", ["-n", "-i"], _waveform_stream(631_152_000_000_000.0))
     assert result.returncode == 0, result.stderr
     cells = result.stdout.split(b"\r\n")[0].split(b";")
     centers = [cell.decode()[-3:] for cell in cells[1:257]]

@@ -19,7 +19,7 @@ KNOWN_DIFFERENCES = {
 
 def _gold_names() -> list[str]:
     """das3_text rows of the manifest (empty when ../shared is absent)."""
-    from tests.conftest import CONFORMANCE_DIR
+    from tests.support.paths import CONFORMANCE_DIR
 
     manifest = CONFORMANCE_DIR / "manifest.tsv"
     if not manifest.is_file():

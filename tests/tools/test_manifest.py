@@ -24,7 +24,6 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 import zlib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,9 +33,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import CONFORMANCE_DIR
+from tests.support.paths import BIN_DIR, CONFORMANCE_DIR
 
-BIN_DIR = Path(sys.executable).parent
 #: Console scripts whose module name differs from the program name.
 MODULE_OF_PROGRAM = {"das2_csv": "das3_csv"}
 #: Tools may take a while on the larger vectors, but must never hang.
@@ -44,6 +42,8 @@ TIMEOUT_SECONDS = 300
 #: Pipelines run at once (each is mostly one or two Python processes).
 PARALLEL_ROWS = max(2, os.cpu_count() or 2)
 _NUMBER = re.compile(rb"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+pytestmark = pytest.mark.system  # every row runs a pipeline of tool processes
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from dasflex_core.tools.png.bins import ColumnGrid, LineBins, MeanBins
 from dasflex_core.tools.png.builder import PlotBuilder
 from dasflex_core.tools.png.plot import gap_sources
 from dasflex_core.tools.streamio import stream_events
-from tests.tools.test_converters import make_das2_stream, run_main
+from tests.support.das2_streams import make_das2_stream
+from tests.support.tools import run_main
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
